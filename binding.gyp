@@ -1,0 +1,56 @@
+{
+  "variables": {
+    # Sanitizer builds (make asan) set this through npm_config_/GYP_DEFINES.
+    "py_outliers_sanitize%": "0"
+  },
+  "targets": [
+    {
+      "target_name": "py_outliers",
+      "sources": [
+        "native/addon.cc",
+        "native/buffer_pin.cc",
+        "native/python_runtime.cc",
+        "native/python_thread.cc",
+        "native/numpy_view.cc",
+        "native/python_error.cc",
+        "native/deferred_release.cc",
+        "native/outliers.cc",
+        "native/detect_async.cc"
+      ],
+      "dependencies": [
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+      ],
+      "include_dirs": [
+        "<!@(node native/python_config.js include-dirs)"
+      ],
+      "defines": [
+        "<!@(node native/python_config.js defines)",
+        "NAPI_VERSION=8",
+        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "NPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION"
+      ],
+      "libraries": [
+        "<!@(node native/python_config.js libraries)",
+        "-ldl"
+      ],
+      "ldflags": [
+        "<!@(node native/python_config.js ldflags)"
+      ],
+      "cflags_cc": [
+        "-std=c++17",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-Wno-missing-field-initializers",
+        "-Wno-cast-function-type"
+      ],
+      "cflags_cc!": [ "-std=gnu++17" ],
+      "conditions": [
+        ["py_outliers_sanitize==1", {
+          "cflags_cc": [ "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1" ],
+          "ldflags": [ "-fsanitize=address,undefined" ]
+        }]
+      ]
+    }
+  ]
+}

@@ -1,0 +1,103 @@
+// Module entry: per-environment data and the functions the TypeScript layer calls
+// (declared in src/native.ts).
+#include "addon.h"
+
+#include <uv.h>
+
+#include "detect_async.h"
+#include "gil.h"
+#include "outliers.h"
+#include "py_ref.h"
+#include "python_error.h"
+#include "python_runtime.h"
+
+namespace py_outliers {
+
+AddonData::AddonData(Napi::Env env) {
+  uv_loop_t* loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  main_thread_ = loop == uv_default_loop();
+}
+
+void AddonData::AdoptThreadState(Napi::Env env) {
+  if (thread_state_ != nullptr) return;
+  // Made once per JS thread (NOTES.md item 19): PyThreadState_New also registers it as this
+  // OS thread's state for the PyGILState API, and marks it as not to be freed by
+  // PyGILState_Release, so every GilHold on this thread reuses it.
+  PyThreadState* state = PyThreadState_New(PyInterpreterState_Main());
+  if (state == nullptr) throw Napi::Error::New(env, "cannot create a Python thread state");
+  if (PyGILState_GetThisThreadState() != state) {
+    throw Napi::Error::New(env, "this thread already had a Python thread state");
+  }
+  thread_state_ = state;
+}
+
+AddonData::~AddonData() {
+  // A Worker's thread ends with its environment: free its thread state, or every Worker would
+  // leak one into the interpreter's list. Not on the main thread: its environment ends only as
+  // the process exits, and taking the GIL then could wait on a long Python call.
+  if (thread_state_ == nullptr || main_thread_) return;
+  PyEval_RestoreThread(thread_state_);
+  PyThreadState_Clear(thread_state_);
+  PyThreadState_DeleteCurrent();  // also releases the GIL
+}
+
+namespace {
+
+// start(pythonDir, { PythonError, ResultError, ClosedError }): starts Python (once per process) and
+// prepares this environment to call it.
+void Start(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonData* data = AddonData::Of(env);
+  Napi::Object errors = info[1].As<Napi::Object>();
+  data->python_error = Napi::Persistent(errors.Get("PythonError").As<Napi::Function>());
+  data->result_error = Napi::Persistent(errors.Get("ResultError").As<Napi::Function>());
+  data->closed_error = Napi::Persistent(errors.Get("ClosedError").As<Napi::Function>());
+  const std::string& failure = EnsurePythonStarted(info[0].As<Napi::String>().Utf8Value());
+  if (!failure.empty()) throw Napi::Error::New(env, "py-outliers: " + failure);
+  data->AdoptThreadState(env);
+}
+
+Napi::Value ToJs(Napi::Env env, PyObject* value) {
+  if (PyBool_Check(value)) return Napi::Boolean::New(env, value == Py_True);
+  PyRef str = PyRef::Steal(PyObject_Str(value));
+  const char* utf8 = str ? PyUnicode_AsUTF8(str.get()) : nullptr;
+  if (utf8 == nullptr) throw MakePythonError(env, TakePythonError());
+  return Napi::String::New(env, utf8);
+}
+
+// runtimeInfo(): what the interpreter reports about itself, plus what only the addon knows.
+Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  {
+    GilHold hold;
+    PyRef facts = PyRef::Steal(PyObject_CallMethod(RuntimeHelper(), "info", nullptr));
+    if (!facts || !PyDict_Check(facts.get())) throw MakePythonError(env, TakePythonError());
+    PyObject *key = nullptr, *value = nullptr;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(facts.get(), &pos, &key, &value)) {
+      out.Set(ToJs(env, key), ToJs(env, value));
+    }
+  }
+  const NativeRuntimeFacts& facts = RuntimeFacts();
+  out.Set("libpython", facts.libpython);
+  out.Set("buildPythonVersion", facts.build_version);
+  out.Set("mallocTuning", facts.malloc_tuning);
+  return out;
+}
+
+}  // namespace
+}  // namespace py_outliers
+
+// Module init, once per environment.
+static Napi::Object InitPyOutliers(Napi::Env env, Napi::Object exports) {
+  using namespace py_outliers;
+  env.SetInstanceData(new AddonData(env));
+  exports.Set("start", Napi::Function::New(env, Start, "start"));
+  exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
+  exports.Set("Outliers", Outliers::Define(env));
+  return exports;
+}
+
+NODE_API_MODULE(py_outliers, InitPyOutliers)

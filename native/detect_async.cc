@@ -1,0 +1,195 @@
+#include "detect_async.h"
+
+#include <cstdint>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "addon.h"
+#include "buffer_pin.h"
+#include "detect_call.h"
+#include "python_thread.h"
+
+namespace py_outliers {
+
+// What the Python thread hands back: plain data only, safe to move between threads.
+struct Completion {
+  uint64_t id = 0;
+  bool closed = false;  // the detector was closed before the call could start
+  DetectOutcome outcome;
+  std::vector<int32_t> indices;
+};
+
+// One per environment. Owned jointly by the environment (AddonData) and by queued jobs, so
+// the Python thread can always reach it; whether the environment is still there to receive
+// results is `alive_`, read and written under `mutex_`.
+class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
+ public:
+  static std::shared_ptr<AsyncChannel> Of(Napi::Env env) {
+    AddonData* data = AddonData::Of(env);
+    if (!data->async_channel) {
+      auto channel = std::shared_ptr<AsyncChannel>(new AsyncChannel());
+      channel->Open(env);
+      data->async_channel = channel;
+    }
+    return data->async_channel;
+  }
+
+  // JS thread: remembers the promise of call `id`; keeps the event loop alive while any
+  // call is in flight, as pending fs or network work does, and no longer.
+  uint64_t Add(Napi::Env env, napi_deferred deferred) {
+    const uint64_t id = next_id_++;
+    pending_.emplace(id, deferred);
+    if (pending_.size() == 1) napi_ref_threadsafe_function(env, tsfn_);
+    return id;
+  }
+
+  // Python thread (or any): passes a result to the JS thread, or drops it if the
+  // environment is gone. Holding `mutex_` across the call keeps the threadsafe function
+  // from being finalized in the middle of it (Finalize takes the same mutex).
+  void Deliver(std::unique_ptr<Completion> completion) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!alive_) return;
+    if (napi_call_threadsafe_function(tsfn_, completion.get(), napi_tsfn_nonblocking) ==
+        napi_ok) {
+      completion.release();  // now owned by the queue; CallJs takes it back
+    }
+  }
+
+ private:
+  AsyncChannel() = default;
+
+  void Open(Napi::Env env) {
+    // The threadsafe function's context and finalizer data hold a strong reference, so the
+    // channel outlives every CallJs; the finalizer drops it.
+    auto* self = new std::shared_ptr<AsyncChannel>(shared_from_this());
+    napi_status status = napi_create_threadsafe_function(
+        env, nullptr, nullptr, Napi::String::New(env, "py-outliers:detectAsync"), 0, 1, self,
+        Finalize, self, CallJs, &tsfn_);
+    if (status != napi_ok) {
+      delete self;
+      throw Napi::Error::New(env, "cannot create the async channel");
+    }
+    alive_ = true;
+    napi_unref_threadsafe_function(env, tsfn_);  // idle: does not hold the process open
+  }
+
+  // Runs when the environment tears the threadsafe function down (exit, Worker end).
+  static void Finalize(napi_env, void* data, void*) {
+    auto* self = static_cast<std::shared_ptr<AsyncChannel>*>(data);
+    {
+      std::lock_guard<std::mutex> lock((*self)->mutex_);
+      (*self)->alive_ = false;
+    }
+    delete self;
+  }
+
+  static void CallJs(napi_env raw_env, napi_value, void* context, void* data) {
+    std::unique_ptr<Completion> completion(static_cast<Completion*>(data));
+    if (raw_env == nullptr) return;  // being torn down: nobody to tell
+    auto& self = *static_cast<std::shared_ptr<AsyncChannel>*>(context);
+    Napi::Env env(raw_env);
+    Napi::HandleScope scope(env);
+    try {
+      self->Settle(env, *completion);
+    } catch (const Napi::Error& error) {
+      // Building the value failed (out of memory): nothing can be thrown out of this
+      // callback, so report it as an uncaught exception rather than lose it.
+      napi_fatal_exception(raw_env, error.Value());
+    }
+  }
+
+  void Settle(Napi::Env env, const Completion& completion) {
+    auto found = pending_.find(completion.id);
+    if (found == pending_.end()) return;
+    napi_deferred deferred = found->second;
+    pending_.erase(found);
+    if (pending_.empty()) napi_unref_threadsafe_function(env, tsfn_);
+
+    if (completion.closed) {
+      napi_reject_deferred(env, deferred, MakeClosedError(env).Value());
+      return;
+    }
+    switch (completion.outcome.status) {
+      case ResultStatus::kOk: {
+        // Allocated by V8 and copied into (NOTES.md item 14).
+        Napi::Int32Array out = Napi::Int32Array::New(env, completion.indices.size());
+        std::copy(completion.indices.begin(), completion.indices.end(), out.Data());
+        napi_resolve_deferred(env, deferred, out);
+        return;
+      }
+      case ResultStatus::kPythonError:
+        napi_reject_deferred(env, deferred,
+                             MakePythonError(env, completion.outcome.python_error).Value());
+        return;
+      case ResultStatus::kInvalid:
+        napi_reject_deferred(env, deferred, MakeResultError(env, completion.outcome.why).Value());
+        return;
+    }
+  }
+
+  std::mutex mutex_;
+  bool alive_ = false;  // under mutex_
+  napi_threadsafe_function tsfn_ = nullptr;
+  // JS thread only.
+  uint64_t next_id_ = 0;
+  std::unordered_map<uint64_t, napi_deferred> pending_;
+};
+
+namespace {
+
+class DetectJob : public PythonJob {
+ public:
+  DetectJob(std::shared_ptr<Detector> detector, std::shared_ptr<AsyncChannel> channel,
+            uint64_t id, BufferPin pin, const double* data, size_t length)
+      : detector_(std::move(detector)),
+        channel_(std::move(channel)),
+        pin_(std::move(pin)),
+        data_(data),
+        length_(length) {
+    completion_->id = id;
+  }
+
+  void Run() override {
+    if (detector_->closed()) {
+      completion_->closed = true;
+    } else {
+      std::vector<int32_t>& indices = completion_->indices;
+      completion_->outcome = CallDetect(
+          detector_->func(), data_, length_, std::move(pin_), [] { return BufferPin(); },
+          [&indices](size_t count) {
+            indices.resize(count);
+            return indices.data();
+          });
+    }
+    channel_->Deliver(std::move(completion_));
+  }
+
+ private:
+  std::shared_ptr<Detector> detector_;
+  std::shared_ptr<AsyncChannel> channel_;
+  BufferPin pin_;  // moves into the view's base when the call starts
+  const double* data_;
+  size_t length_;
+  std::unique_ptr<Completion> completion_ = std::make_unique<Completion>();
+};
+
+}  // namespace
+
+Napi::Value StartDetectAsync(Napi::Env env, const std::shared_ptr<Detector>& detector,
+                             Napi::TypedArray array, const double* data, size_t length) {
+  std::shared_ptr<AsyncChannel> channel = AsyncChannel::Of(env);
+  napi_deferred deferred = nullptr;
+  napi_value promise = nullptr;
+  if (napi_create_promise(env, &deferred, &promise) != napi_ok) {
+    throw Napi::Error::New(env, "cannot create a promise");
+  }
+  const uint64_t id = channel->Add(env, deferred);
+  // Pinned now, on the JS thread: from here the memory lives until Python lets go of it,
+  // whatever JS does to the array (collect, detach, transfer).
+  SubmitPythonJob(std::make_unique<DetectJob>(detector, std::move(channel), id,
+                                              BufferPin::Of(array), data, length));
+  return Napi::Value(env, promise);
+}
+
+}  // namespace py_outliers

@@ -1,0 +1,46 @@
+// Scoped GIL ownership.
+//
+// GilHold takes the GIL for a scope on any thread. It uses PyGILState_Ensure, which finds the
+// thread's own PyThreadState: JS threads get one pinned for their lifetime (ThreadState in
+// addon.cc) so that Ensure/Release does not create and destroy a thread state on every call
+// (NOTES.md item 19, ~25 us per call from a Worker). Holds nest on one thread.
+//
+// When the outermost hold ends it first frees the Python objects whose owners died without
+// the GIL (deferred_release.h): that is the cheapest moment, the GIL is ours already.
+#pragma once
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+namespace py_outliers {
+
+void DrainDeferredReleases();  // deferred_release.cc
+
+class GilHold {
+ public:
+  GilHold() : state_(PyGILState_Ensure()) {}
+  ~GilHold() {
+    if (state_ == PyGILState_UNLOCKED) DrainDeferredReleases();
+    PyGILState_Release(state_);
+  }
+  GilHold(const GilHold&) = delete;
+  GilHold& operator=(const GilHold&) = delete;
+
+ private:
+  PyGILState_STATE state_;
+};
+
+// Lets go of the GIL for a scope on a thread that holds it, e.g. while the Python thread
+// waits for work, so that JS threads calling the sync API are never starved.
+class GilRelease {
+ public:
+  GilRelease() : saved_(PyEval_SaveThread()) {}
+  ~GilRelease() { PyEval_RestoreThread(saved_); }
+  GilRelease(const GilRelease&) = delete;
+  GilRelease& operator=(const GilRelease&) = delete;
+
+ private:
+  PyThreadState* saved_;
+};
+
+}  // namespace py_outliers

@@ -1,0 +1,128 @@
+#include "outliers.h"
+
+#include <limits>
+
+#include "detect_async.h"
+#include "detect_call.h"
+#include "gil.h"
+#include "python_runtime.h"
+
+namespace py_outliers {
+
+Napi::Function Outliers::Define(Napi::Env env) {
+  return DefineClass(env, "Outliers",
+                     {
+                         InstanceMethod<&Outliers::Detect>("detect"),
+                         InstanceMethod<&Outliers::DetectAsync>("detectAsync"),
+                         InstanceMethod<&Outliers::Close>("close"),
+                     });
+}
+
+Outliers::Outliers(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Outliers>(info) {
+  Napi::Env env = info.Env();
+  const std::string module_name = info[0].As<Napi::String>().Utf8Value();
+  const std::string func_name = info[1].As<Napi::String>().Utf8Value();
+  Napi::Array paths = info[2].As<Napi::Array>();
+
+  GilHold hold;
+  PyRef path_list = PyRef::Steal(PyList_New(0));
+  if (!path_list) throw MakePythonError(env, TakePythonError());
+  for (uint32_t i = 0; i < paths.Length(); i++) {
+    PyRef path = PyRef::Steal(PyUnicode_FromString(
+        paths.Get(i).As<Napi::String>().Utf8Value().c_str()));
+    if (!path || PyList_Append(path_list.get(), path.get()) < 0) {
+      throw MakePythonError(env, TakePythonError());
+    }
+  }
+  PyRef func = PyRef::Steal(PyObject_CallMethod(RuntimeHelper(), "load", "ssO",
+                                                module_name.c_str(), func_name.c_str(),
+                                                path_list.get()));
+  if (!func) throw MakePythonError(env, TakePythonError());
+  if (!PyCallable_Check(func.get())) {
+    throw Napi::TypeError::New(env, module_name + "." + func_name + " is not callable (it is " +
+                                        Py_TYPE(func.get())->tp_name + ")");
+  }
+  detector_ = std::make_shared<Detector>(func.Release());
+}
+
+namespace {
+
+struct InputArray {
+  Napi::TypedArray array;
+  const double* data;
+  size_t length;
+};
+
+// The TS layer validates too; this keeps the native surface safe if called directly.
+InputArray CheckInput(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray() ||
+      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+    throw Napi::TypeError::New(env, "values must be a Float64Array");
+  }
+  Napi::TypedArray array = info[0].As<Napi::TypedArray>();
+  bool detached = false;
+  napi_is_detached_arraybuffer(env, array.ArrayBuffer(), &detached);
+  if (detached) throw Napi::TypeError::New(env, "values' ArrayBuffer is detached");
+  const size_t length = array.ElementLength();
+  // Indices travel back as int32 (NOTES.md item 13).
+  if (length > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
+    throw Napi::RangeError::New(env, "values has more than 2^31-1 elements");
+  }
+  // Data() already includes byteOffset (NOTES.md item 9): no offset arithmetic here.
+  const double* data = array.As<Napi::Float64Array>().Data();
+  return {array, data, length};
+}
+
+}  // namespace
+
+Napi::Value Outliers::Detect(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  InputArray input = CheckInput(info);
+  if (!detector_) throw MakeClosedError(env);
+  if (input.length == 0) return Napi::Int32Array::New(env, 0);
+
+  Napi::Int32Array out;
+  DetectOutcome outcome;
+  {
+    GilHold hold;
+    outcome = CallDetect(
+        detector_->func(), input.data, input.length, BufferPin(),
+        [&] { return BufferPin::Of(input.array); },
+        [&](size_t count) {
+          out = Napi::Int32Array::New(env, count);
+          return out.Data();
+        });
+  }
+  switch (outcome.status) {
+    case ResultStatus::kOk:
+      return out;
+    case ResultStatus::kPythonError:
+      throw MakePythonError(env, outcome.python_error);
+    case ResultStatus::kInvalid:
+      break;
+  }
+  throw MakeResultError(env, outcome.why);
+}
+
+Napi::Value Outliers::DetectAsync(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  InputArray input = CheckInput(info);
+  if (!detector_) throw MakeClosedError(env);
+  if (input.length == 0) {
+    auto deferred = Napi::Promise::Deferred::New(env);
+    deferred.Resolve(Napi::Int32Array::New(env, 0));
+    return deferred.Promise();
+  }
+  return StartDetectAsync(env, detector_, input.array, input.data, input.length);
+}
+
+void Outliers::Close(const Napi::CallbackInfo&) {
+  // No GIL wait on the JS thread: the last reference is released by whoever next holds it,
+  // and async calls already queued see the flag and are refused.
+  if (!detector_) return;
+  detector_->Close();
+  detector_.reset();
+}
+
+}  // namespace py_outliers

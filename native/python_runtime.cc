@@ -1,0 +1,153 @@
+#include "python_runtime.h"
+
+#include <dlfcn.h>
+#include <malloc.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+
+#include "numpy_view.h"
+#include "py_ref.h"
+#include "python_error.h"
+#include "python_thread.h"
+
+#ifndef PY_OUTLIERS_EXECUTABLE
+#error "binding.gyp defines PY_OUTLIERS_EXECUTABLE from native/python_config.js"
+#endif
+
+namespace py_outliers {
+namespace {
+
+PyObject* runtime_helper = nullptr;
+NativeRuntimeFacts facts;
+
+// The interpreter to behave as: $PY_OUTLIERS_PYTHON at run time, else the one recorded at
+// build time. Its path is what makes a venv work (item 3): Python's path computation finds
+// pyvenv.cfg next to it, so site-packages, sys.prefix and sys.executable are the venv's.
+std::string ChooseExecutable() {
+  const char* from_env = std::getenv("PY_OUTLIERS_PYTHON");
+  return from_env != nullptr && *from_env != '\0' ? from_env : PY_OUTLIERS_EXECUTABLE;
+}
+
+// Node loads addons with RTLD_LOCAL, which hides libpython's symbols from numpy's own
+// extension modules ("undefined symbol: PyExc_..."; item 1). Re-open the very libpython this
+// addon is linked to with RTLD_GLOBAL; the addon itself stays local.
+std::string PromoteLibpython() {
+  Dl_info where{};
+  if (dladdr(reinterpret_cast<void*>(&Py_InitializeFromConfig), &where) == 0 ||
+      where.dli_fname == nullptr) {
+    return "cannot locate libpython in this process (dladdr failed)";
+  }
+  facts.libpython = where.dli_fname;
+  if (dlopen(where.dli_fname, RTLD_NOW | RTLD_GLOBAL | RTLD_NOLOAD) == nullptr) {
+    return std::string("cannot make libpython's symbols global: ") + dlerror();
+  }
+  return "";
+}
+
+// Item 20: inside Node, glibc returns numpy's large temporaries to the kernel on every free
+// (page faults on each call, ~3.5x slower at 100k elements than plain Python). Pin the
+// thresholds where glibc's own dynamic adjustment ends up in a single-threaded process
+// (mmap threshold 32 MiB, its maximum; trim at twice that). Opt out with
+// PY_OUTLIERS_MALLOC_TUNING=0. Both must be raised: raising one alone was measured worse.
+void TuneMalloc() {
+  const char* setting = std::getenv("PY_OUTLIERS_MALLOC_TUNING");
+  facts.malloc_tuning = setting == nullptr || std::strcmp(setting, "0") != 0;
+  if (!facts.malloc_tuning) return;
+  mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
+  mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+}
+
+std::string StatusError(const char* what, const PyStatus& status) {
+  std::string message = what;
+  if (status.func != nullptr) message += std::string(" (") + status.func + ")";
+  if (status.err_msg != nullptr) message += std::string(": ") + status.err_msg;
+  return message;
+}
+
+std::string PythonFailure(const char* what) {
+  PythonErrorInfo error = TakePythonError();
+  return std::string(what) + ": " + error.traceback;
+}
+
+// Item 4: the headers and the library could disagree (LD_LIBRARY_PATH, a moved interpreter).
+std::string CheckLibraryVersion() {
+  int major = 0, minor = 0;
+  if (std::sscanf(Py_GetVersion(), "%d.%d", &major, &minor) != 2 || major != PY_MAJOR_VERSION ||
+      minor != PY_MINOR_VERSION) {
+    return std::string("py-outliers was compiled against Python ") + PY_OUTLIERS_BUILD_VERSION +
+           " but loaded libpython " + Py_GetVersion() + "; rebuild the addon";
+  }
+  return "";
+}
+
+// Runs on the Python thread. On success returns "" with the GIL held by that thread.
+std::string Initialize(const std::string& package_python_dir) {
+  facts.build_version = PY_OUTLIERS_BUILD_VERSION;
+  std::string error = CheckLibraryVersion();
+  if (error.empty()) error = PromoteLibpython();
+  if (!error.empty()) return error;
+
+  const std::string executable = ChooseExecutable();
+  if (access(executable.c_str(), X_OK) != 0) {
+    return "the Python interpreter '" + executable +
+           "' does not exist (was the venv removed?); set PY_OUTLIERS_PYTHON or rebuild the "
+           "addon";
+  }
+  TuneMalloc();
+
+  // Leave the host's locale alone: Python's default pre-configuration calls setlocale() and
+  // may coerce LC_CTYPE in the environment of the whole Node process. UTF-8 mode gives
+  // Python the same text handling without touching the host.
+  PyPreConfig preconfig;
+  PyPreConfig_InitPythonConfig(&preconfig);
+  preconfig.configure_locale = 0;
+  preconfig.utf8_mode = 1;
+  PyStatus status = Py_PreInitialize(&preconfig);
+  if (PyStatus_Exception(status)) return StatusError("Python pre-initialization failed", status);
+
+  PyConfig config;
+  PyConfig_InitPythonConfig(&config);
+  config.install_signal_handlers = 0;  // Ctrl-C stays Node's; SIGPIPE is not set to ignored
+  config.parse_argv = 0;               // Node's argv is not Python's
+  config.configure_c_stdio = 0;        // do not change the buffering of the host's stdio
+  status = PyConfig_SetBytesString(&config, &config.program_name, executable.c_str());
+  if (!PyStatus_Exception(status)) status = Py_InitializeFromConfig(&config);
+  PyConfig_Clear(&config);
+  // Never Py_ExitStatusException: it would exit() the Node process.
+  if (PyStatus_Exception(status)) return StatusError("Python initialization failed", status);
+
+  if (!ImportNumpyApi()) return PythonFailure("cannot import numpy");
+  if (!LoadTracebackFormatter()) return PythonFailure("cannot import traceback");
+  PyObject* sys_path = PySys_GetObject("path");  // borrowed
+  PyRef dir = PyRef::Steal(PyUnicode_FromString(package_python_dir.c_str()));
+  if (sys_path == nullptr || !dir || PyList_Insert(sys_path, 0, dir.get()) < 0) {
+    return PythonFailure("cannot set sys.path");
+  }
+  runtime_helper = PyImport_ImportModule("py_outliers_runtime");
+  if (runtime_helper == nullptr) return PythonFailure("cannot import py_outliers_runtime");
+  PyRef checked = PyRef::Steal(
+      PyObject_CallMethod(runtime_helper, "check_environment", "s", PY_OUTLIERS_BUILD_VERSION));
+  if (!checked) return PythonFailure("unsuitable Python environment");
+  return "";
+}
+
+}  // namespace
+
+const std::string& EnsurePythonStarted(const std::string& package_python_dir) {
+  static std::once_flag once;
+  static std::string* outcome = new std::string();  // leaked: read by every env, forever
+  std::call_once(once, [&] {
+    *outcome = StartPythonThread([package_python_dir] { return Initialize(package_python_dir); });
+  });
+  return *outcome;
+}
+
+PyObject* RuntimeHelper() { return runtime_helper; }
+
+const NativeRuntimeFacts& RuntimeFacts() { return facts; }
+
+}  // namespace py_outliers

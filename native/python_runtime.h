@@ -1,0 +1,35 @@
+// Starting the embedded CPython: once per process, never stopped.
+//
+// The interpreter is per process while the addon is loaded once per environment (the main
+// thread and each worker_threads Worker), so the start is guarded by std::call_once and its
+// outcome, success or the reason for failure, is shared by every later caller: a failed start
+// is not retried, because a half-initialized interpreter cannot be trusted to start again.
+// Py_Finalize is never called (NOTES.md item 2): numpy cannot be imported a second time, and
+// finalizing while another thread waits for the GIL crashes.
+#pragma once
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <string>
+
+namespace py_outliers {
+
+// Starts Python on the Python thread (python_thread.h) if nobody has yet, and waits for it.
+// `package_python_dir` (the package's python/ folder) goes first on sys.path. Any thread.
+// Returns an empty string on success, else why Python could not start.
+const std::string& EnsurePythonStarted(const std::string& package_python_dir);
+
+// The package's helper module (python/py_outliers_runtime.py), for the life of the process.
+// Only after a successful start; the GIL is needed to use it.
+PyObject* RuntimeHelper();
+
+// Facts about the running interpreter that only the C side knows.
+struct NativeRuntimeFacts {
+  std::string libpython;      // the libpython the addon loaded
+  std::string build_version;  // major.minor the addon was compiled against
+  bool malloc_tuning;         // whether glibc's malloc thresholds were raised (item 20)
+};
+const NativeRuntimeFacts& RuntimeFacts();
+
+}  // namespace py_outliers

@@ -1,0 +1,100 @@
+#include "python_thread.h"
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include "gil.h"
+
+namespace py_outliers {
+namespace {
+
+// Leaked on purpose, like the thread itself: at process exit the thread may still be waiting
+// on this condition variable or running a job while static destructors run. Destroying a
+// mutex or condition variable that is in use is undefined behaviour; leaking it is not.
+struct State {
+  std::mutex mutex;
+  std::condition_variable wake;
+  std::deque<std::unique_ptr<PythonJob>> jobs;
+  bool poked = false;  // a wake-up with no job: take the GIL once to drain deferred releases
+  bool running = false;
+};
+State& TheState() {
+  static State* state = new State();
+  return *state;
+}
+
+void Loop() {
+  State& state = TheState();
+  for (;;) {
+    std::deque<std::unique_ptr<PythonJob>> batch;
+    {
+      std::unique_lock<std::mutex> lock(state.mutex);
+      state.wake.wait(lock, [&] { return !state.jobs.empty() || state.poked; });
+      batch.swap(state.jobs);
+      state.poked = false;
+    }
+    if (batch.empty()) {
+      GilHold hold;  // its release drains the deferred releases
+      continue;
+    }
+    // The GIL is taken and released per job, not per batch: a JS thread calling the sync API
+    // then waits for one call at most, never for a whole queue.
+    for (auto& job : batch) {
+      GilHold hold;
+      job->Run();
+      job.reset();
+    }
+  }
+}
+
+}  // namespace
+
+std::string StartPythonThread(const std::function<std::string()>& initialize) {
+  std::promise<std::string> started;
+  std::future<std::string> result = started.get_future();
+  // The promise moves into the thread: the caller may return (and would destroy a promise it
+  // owned) while set_value is still finishing on the other thread.
+  std::thread thread([started = std::move(started), initialize]() mutable {
+    std::string error = initialize();
+    if (!error.empty()) {
+      started.set_value(error);
+      return;
+    }
+    // Initialization left the GIL with us; hand it back so that every thread can take it.
+    PyEval_SaveThread();
+    {
+      std::lock_guard<std::mutex> lock(TheState().mutex);
+      TheState().running = true;
+    }
+    started.set_value(std::string());
+    Loop();
+  });
+  // Detached: the thread lives as long as the process. It is never joined, because joining
+  // would mean stopping Python, and Py_Finalize is never called (numpy cannot restart).
+  thread.detach();
+  return result.get();
+}
+
+void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
+  State& state = TheState();
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    state.jobs.push_back(std::move(job));
+  }
+  state.wake.notify_one();
+}
+
+void WakePythonThread() {
+  State& state = TheState();
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (!state.running) return;
+    state.poked = true;
+  }
+  state.wake.notify_one();
+}
+
+}  // namespace py_outliers

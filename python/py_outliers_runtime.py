@@ -1,0 +1,64 @@
+"""Support code that the py-outliers addon runs inside the embedded interpreter.
+
+Not a public API: the addon imports it once at start, from the package's own python/ folder.
+Plain Python so that what it does is easy to read and to test from a normal interpreter.
+"""
+
+import importlib
+import os
+import platform
+import sys
+
+
+def check_environment(build_version: str) -> None:
+    """Refuse to run where the interpreter is not the one the addon was built against."""
+    running = "%d.%d" % sys.version_info[:2]
+    if running != build_version:
+        raise RuntimeError(
+            f"py-outliers was built against Python {build_version} but Python {running} "
+            "is running; rebuild the addon (npm rebuild py-outliers)"
+        )
+    venv = os.path.dirname(os.path.dirname(sys.executable))
+    cfg = os.path.join(venv, "pyvenv.cfg")
+    if not os.path.isfile(cfg):
+        return
+    with open(cfg, encoding="utf-8") as f:
+        settings = dict(
+            (key.strip(), value.strip())
+            for key, sep, value in (line.partition("=") for line in f)
+            if sep
+        )
+    made_with = settings.get("version_info") or settings.get("version") or ""
+    if made_with and ".".join(made_with.split(".")[:2]) != build_version:
+        raise RuntimeError(
+            f"the virtualenv {venv} was made with Python {made_with}, but py-outliers was "
+            f"built against Python {build_version}; recreate the venv or rebuild the addon"
+        )
+
+
+def add_paths(paths) -> None:
+    """Prepend directories to sys.path (in the order given), skipping ones already there."""
+    for path in reversed(list(paths)):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+
+
+def load(module_name: str, func_name: str, paths):
+    """Import `module_name` (after adding `paths`) and return its attribute `func_name`."""
+    add_paths(paths)
+    module = importlib.import_module(module_name)
+    return getattr(module, func_name)
+
+
+def info() -> dict:
+    """What the addon reports as runtimeInfo()."""
+    import numpy
+
+    return {
+        "pythonVersion": platform.python_version(),
+        "executable": sys.executable,
+        "prefix": sys.prefix,
+        "basePrefix": sys.base_prefix,
+        "numpyVersion": numpy.__version__,
+        "numpyPath": os.path.dirname(numpy.__file__),
+    }

@@ -1,0 +1,42 @@
+/** Errors thrown (or rejected with) by py-outliers, besides the built-in TypeError/RangeError. */
+
+/**
+ * A Python exception raised by the called function (or while importing it).
+ *
+ * `message` is `str(exception)`, `type` the exception class's name (e.g. `'ValueError'`,
+ * `'SystemExit'`), `traceback` the formatted Python traceback. Raising `SystemExit` or
+ * `KeyboardInterrupt` in Python gives this error too; it never ends the Node process.
+ */
+export class PythonError extends Error {
+  /** The Python exception class name, e.g. `'ValueError'`. */
+  readonly type: string;
+  /** The formatted Python traceback (`traceback.format_exception`). */
+  readonly traceback: string;
+
+  constructor(message: string, type: string, traceback: string) {
+    super(message);
+    this.name = 'PythonError';
+    this.type = type;
+    this.traceback = traceback;
+  }
+}
+
+/**
+ * The Python function returned something that is not a valid list of indices: not a 1-D
+ * integer array or sequence, more indices than input values, or an index outside
+ * `[0, values.length)`. The message says which.
+ */
+export class ResultError extends Error {
+  constructor(message: string) {
+    super(`invalid result from the Python function: ${message}`);
+    this.name = 'ResultError';
+  }
+}
+
+/** A call on an `Outliers` object after `close()`. */
+export class ClosedError extends Error {
+  constructor() {
+    super('the Outliers detector is closed');
+    this.name = 'ClosedError';
+  }
+}

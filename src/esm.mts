@@ -1,0 +1,4 @@
+// The ESM entry point re-exports the CommonJS build, so that `import` and `require` share
+// one copy of the module state (and of the native addon) in a process.
+export { ClosedError, Outliers, PythonError, ResultError, runtimeInfo } from './index.js';
+export type { OutliersOptions, RuntimeInfo } from './index.js';

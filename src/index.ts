@@ -1,0 +1,198 @@
+/**
+ * py-outliers: call a numpy function in-process from Node.js.
+ *
+ * A `Float64Array` reaches Python as a read-only numpy view of its own memory (no copy); the
+ * indices that come back are copied into a new `Int32Array`.
+ *
+ * @packageDocumentation
+ */
+import path from 'node:path';
+import { types } from 'node:util';
+
+import { ClosedError, PythonError, ResultError } from './errors.js';
+import { loadAddon, type NativeAddon, type NativeOutliers } from './native.js';
+
+export { ClosedError, PythonError, ResultError } from './errors.js';
+
+/** The package's own python/ folder: always importable (it holds `outliers.py`). */
+const PYTHON_DIR = path.resolve(__dirname, '..', 'python');
+
+let startedAddon: NativeAddon | undefined;
+
+/** The addon, with Python started (once per process) and this thread attached to it. */
+function addon(): NativeAddon {
+  if (startedAddon === undefined) {
+    const loaded = loadAddon();
+    loaded.start(PYTHON_DIR, { PythonError, ResultError, ClosedError });
+    startedAddon = loaded;
+  }
+  return startedAddon;
+}
+
+/** Options of {@link Outliers}. */
+export interface OutliersOptions {
+  /**
+   * Directories prepended to Python's `sys.path` (in this order) before the module is
+   * imported. Relative paths are resolved against the current directory.
+   */
+  readonly paths?: readonly string[];
+}
+
+/** What {@link runtimeInfo} reports about the embedded interpreter. */
+export interface RuntimeInfo {
+  /** e.g. `'3.11.7'`. */
+  readonly pythonVersion: string;
+  /** `sys.executable`: the interpreter (or venv python) the embedded Python behaves as. */
+  readonly executable: string;
+  /** `sys.prefix`: the venv's folder when running in a venv. */
+  readonly prefix: string;
+  /** `sys.base_prefix`: the installation the venv was made from. */
+  readonly basePrefix: string;
+  /** `numpy.__version__`. */
+  readonly numpyVersion: string;
+  /** Where numpy was imported from. */
+  readonly numpyPath: string;
+  /** The libpython shared library loaded into this process. */
+  readonly libpython: string;
+  /** The Python major.minor the addon was compiled against. */
+  readonly buildPythonVersion: string;
+  /** Whether glibc's malloc thresholds were raised for numpy (see the README). */
+  readonly mallocTuning: boolean;
+}
+
+/**
+ * Describes the embedded interpreter: which Python, which venv, which numpy. Starts Python
+ * if it is not running yet.
+ */
+export function runtimeInfo(): RuntimeInfo {
+  return addon().runtimeInfo() as unknown as RuntimeInfo;
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value !== 'object') return typeof value;
+  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+  return typeof name === 'string' && name !== '' ? name : 'object';
+}
+
+/**
+ * Checks `values` and returns what Python may see. Memory that can change size or be written
+ * by another thread while Python reads it (a SharedArrayBuffer, a resizable ArrayBuffer) is
+ * copied first; everything else is passed as is (zero copy).
+ */
+function checkValues(values: unknown): Float64Array {
+  if (!types.isFloat64Array(values)) {
+    throw new TypeError(`values must be a Float64Array, got ${describe(values)}`);
+  }
+  const buffer: ArrayBufferLike & { resizable?: boolean; growable?: boolean } = values.buffer;
+  if (types.isSharedArrayBuffer(buffer) || buffer.resizable === true || buffer.growable === true) {
+    return values.slice();
+  }
+  return values;
+}
+
+/** Puts the frames of the JS call site (captured before the async hop) into `error`'s stack. */
+function withCallSite(error: unknown, callSite: { stack?: string }): unknown {
+  if (error instanceof Error && callSite.stack !== undefined) {
+    const frames = callSite.stack.slice(callSite.stack.indexOf('\n'));
+    error.stack = `${error.name}: ${error.message}${frames}`;
+  }
+  return error;
+}
+
+/**
+ * A Python detection function, imported once, called with `Float64Array`s.
+ *
+ * ```ts
+ * const o = new Outliers();                 // python/outliers.py : detect
+ * const idx = o.detect(new Float64Array([1, 1, 1, 1, 1, 1, 1, 1, 1, 50]));  // Int32Array [9]
+ * o.close();
+ * ```
+ *
+ * The function receives a read-only, 1-D float64 numpy array that is a view of the caller's
+ * memory, and must return a 1-D integer array or sequence of indices into it.
+ */
+export class Outliers {
+  #native: NativeOutliers | undefined;
+
+  /**
+   * Imports `moduleName` and looks up `funcName` in it (once). The first `Outliers` in a
+   * process starts Python.
+   *
+   * @param moduleName - a module importable from `sys.path`, `options.paths`, or the package's
+   *   own `python/` folder. Default `'outliers'`.
+   * @param funcName - the function's name in that module. Default `'detect'`.
+   * @throws {@link PythonError} if the import fails (`ModuleNotFoundError`, or any exception the
+   *   module raises) or the function is missing (`AttributeError`).
+   * @throws TypeError if the attribute is not callable, or an argument has the wrong type.
+   */
+  constructor(moduleName = 'outliers', funcName = 'detect', options: OutliersOptions = {}) {
+    if (typeof moduleName !== 'string' || moduleName === '') {
+      throw new TypeError('moduleName must be a non-empty string');
+    }
+    if (typeof funcName !== 'string' || funcName === '') {
+      throw new TypeError('funcName must be a non-empty string');
+    }
+    const paths = options.paths ?? [];
+    if (!Array.isArray(paths) || !paths.every((p) => typeof p === 'string')) {
+      throw new TypeError('options.paths must be an array of strings');
+    }
+    const { Outliers: NativeOutliersClass } = addon();
+    this.#native = new NativeOutliersClass(
+      moduleName,
+      funcName,
+      paths.map((p) => path.resolve(p)),
+    );
+  }
+
+  #open(): NativeOutliers {
+    if (this.#native === undefined) throw new ClosedError();
+    return this.#native;
+  }
+
+  /**
+   * Runs the function on `values` and returns its indices. Blocks the calling thread for the
+   * duration of the Python call; see {@link Outliers.detectAsync} for a non-blocking call.
+   *
+   * @param values - passed to Python without a copy (a read-only view). An empty array returns
+   *   an empty result without calling Python.
+   * @returns a new `Int32Array` with the indices, in the order Python returned them.
+   * @throws TypeError if `values` is not a Float64Array or its buffer is detached.
+   * @throws {@link PythonError} if the function raises.
+   * @throws {@link ResultError} if the function's result is not a valid list of indices.
+   * @throws {@link ClosedError} after {@link Outliers.close}.
+   */
+  detect(values: Float64Array): Int32Array {
+    const input = checkValues(values);
+    return this.#open().detect(input);
+  }
+
+  /**
+   * Like {@link Outliers.detect}, but the Python call runs on py-outliers' own Python thread
+   * and the event loop stays free. Errors are rejections with the same classes, whose stack
+   * includes this call site.
+   *
+   * `values` is still not copied: do not write to it until the promise settles (Python would
+   * read a mix of old and new values). Detaching or transferring its buffer meanwhile is
+   * safe: the memory stays alive until Python is done with it.
+   */
+  async detectAsync(values: Float64Array): Promise<Int32Array> {
+    const callSite: { stack?: string } = {};
+    Error.captureStackTrace(callSite, this.detectAsync);
+    const input = checkValues(values);
+    try {
+      return await this.#open().detectAsync(input);
+    } catch (error) {
+      throw withCallSite(error, callSite);
+    }
+  }
+
+  /**
+   * Releases the Python function. Idempotent. Calls after it throw {@link ClosedError};
+   * async calls still queued reject with it, and a call already running finishes.
+   */
+  close(): void {
+    this.#native?.close();
+    this.#native = undefined;
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * The C++ addon's surface, exactly as native/addon.cc exports it. Internal: the public API
+ * in index.ts validates every argument before it gets here.
+ * @internal
+ */
+import bindings from 'bindings';
+
+import type { ClosedError, PythonError, ResultError } from './errors.js';
+
+/** The native Outliers object (native/outliers.cc). */
+export interface NativeOutliers {
+  detect(values: Float64Array): Int32Array;
+  detectAsync(values: Float64Array): Promise<Int32Array>;
+  close(): void;
+}
+
+export interface NativeOutliersConstructor {
+  new (moduleName: string, funcName: string, paths: string[]): NativeOutliers;
+}
+
+export interface NativeAddon {
+  /** Starts Python once per process and prepares this environment (thread) to call it. */
+  start(
+    pythonDir: string,
+    errors: {
+      PythonError: typeof PythonError;
+      ResultError: typeof ResultError;
+      ClosedError: typeof ClosedError;
+    },
+  ): void;
+  runtimeInfo(): Record<string, string | boolean>;
+  Outliers: NativeOutliersConstructor;
+}
+
+let addon: NativeAddon | undefined;
+
+/** Loads the compiled addon (build/Release/py_outliers.node), once per environment. */
+export function loadAddon(): NativeAddon {
+  addon ??= bindings('py_outliers') as NativeAddon;
+  return addon;
+}
