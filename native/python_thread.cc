@@ -1,5 +1,7 @@
 #include "python_thread.h"
 
+#include <dlfcn.h>
+
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -50,9 +52,25 @@ void Loop() {
   }
 }
 
+// Node unloads an addon (dlclose) when the last environment that loaded it ends, e.g. when
+// the only Worker that used it exits. This thread runs our code for the life of the process,
+// and Python holds pointers into it (the pin type's dealloc), so the library must stay
+// mapped: re-open it with RTLD_NODELETE (still RTLD_LOCAL, see NOTES.md item 1).
+std::string KeepLibraryLoaded() {
+  Dl_info self{};
+  if (dladdr(reinterpret_cast<void*>(&KeepLibraryLoaded), &self) == 0 ||
+      self.dli_fname == nullptr ||
+      dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
+    return "cannot pin the py-outliers addon in memory";
+  }
+  return "";
+}
+
 }  // namespace
 
 std::string StartPythonThread(const std::function<std::string()>& initialize) {
+  std::string error = KeepLibraryLoaded();
+  if (!error.empty()) return error;
   std::promise<std::string> started;
   std::future<std::string> result = started.get_future();
   // The promise moves into the thread: the caller may return (and would destroy a promise it

@@ -1,0 +1,54 @@
+# py-outliers: `make bench` (build, then the comparison) and `make test` do the whole set-up.
+# Everything they need is installed here: the Python venv and its pinned packages, the npm
+# packages, the addon (built against the venv's Python) and the TypeScript build.
+
+PYTHON ?= python3
+VENV := .venv
+VENV_PY := $(VENV)/bin/python
+VENV_STAMP := $(VENV)/.requirements-installed
+NPM_STAMP := node_modules/.installed
+ADDON := build/Release/py_outliers.node
+DIST := dist/index.js
+GRPC_STUBS := python/generated/detect_pb2_grpc.py
+
+NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) native/python_config.js binding.gyp
+TS_SOURCES := $(wildcard src/*.ts src/*.mts) tsconfig.json tsconfig.build.json
+
+.PHONY: all build test bench typecheck clean distclean
+
+all: build
+
+build: $(ADDON) $(DIST)
+
+$(VENV_STAMP): python/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install -r python/requirements.txt
+	touch $@
+
+# `npm ci` also builds the addon (the package's install script), against the venv made above.
+$(NPM_STAMP): package.json package-lock.json $(VENV_STAMP)
+	npm ci
+	touch $@
+
+$(ADDON): $(NATIVE_SOURCES) $(VENV_STAMP) $(NPM_STAMP)
+	npm run build:native
+	touch $@
+
+$(DIST): $(TS_SOURCES) $(NPM_STAMP)
+	npm run build:ts
+	touch $@
+
+typecheck: $(NPM_STAMP)
+	npm run typecheck
+
+test: build typecheck
+	npx vitest run
+
+bench: build
+	node bench/run.mjs
+
+clean:
+	rm -rf build dist bench/results python/generated
+
+distclean: clean
+	rm -rf node_modules $(VENV)

@@ -1,0 +1,83 @@
+// Shared by the test files: data makers, the Python probe module, and a numpy oracle that
+// runs in a separate python process (so the oracle shares nothing with the addon).
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { Outliers, PythonError } from '../src/index.js';
+
+export const ROOT = path.resolve(__dirname, '..');
+export const PROBE_DIR = path.join(__dirname, 'python');
+export const VENV_PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+
+/** A detector on one of test/python/probe.py's functions. */
+export function probe(funcName: string): Outliers {
+  return new Outliers('probe', funcName, { paths: [PROBE_DIR] });
+}
+
+/** What a report_* probe raised, parsed. */
+export function reportOf(fn: () => unknown): Record<string, unknown> {
+  try {
+    fn();
+  } catch (error) {
+    if (error instanceof PythonError && error.type === 'Report') {
+      return JSON.parse(error.message) as Record<string, unknown>;
+    }
+    throw error;
+  }
+  throw new Error('the probe did not report');
+}
+
+/** Deterministic uniform values in [0, 1) (Park-Miller), so failures reproduce. */
+export function uniform(length: number, seed = 1): Float64Array {
+  const out = new Float64Array(length);
+  let state = seed;
+  for (let i = 0; i < length; i++) {
+    state = (state * 16807) % 2147483647;
+    out[i] = state / 2147483647;
+  }
+  return out;
+}
+
+/** The issue's seed case: 1000 uniform values with +97 at 7, 113 and 835. */
+export function seedCase(): Float64Array {
+  const values = uniform(1000);
+  for (const i of [7, 113, 835]) values[i]! += 97;
+  return values;
+}
+
+/** The same detection computed by numpy in a separate python3 process. */
+export function numpyOracle(values: Float64Array): number[] {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-oracle-'));
+  try {
+    const file = path.join(dir, 'values.f64');
+    fs.writeFileSync(file, Buffer.from(values.buffer, values.byteOffset, values.byteLength));
+    const script =
+      'import sys, json, numpy as np\n' +
+      'd = np.fromfile(sys.argv[1], dtype="<f8")\n' +
+      'print(json.dumps(np.where(np.abs(d - d.mean()) > 2 * d.std())[0].tolist()))\n';
+    const run = spawnSync(VENV_PYTHON, ['-c', script, file], { encoding: 'utf8' });
+    if (run.status !== 0) throw new Error(`oracle failed: ${run.stderr}`);
+    return JSON.parse(run.stdout) as number[];
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs a Node script in a child process; returns its exit status, signal and output. */
+export function runNode(
+  script: string,
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[] } = {},
+): { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
+  const run = spawnSync(process.execPath, [...(options.args ?? []), '-e', script], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    env: options.env ?? process.env,
+    timeout: options.timeoutMs ?? 60_000,
+  });
+  return { status: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr };
+}
+
+/** The built package, as a child process or Worker requires it. */
+export const PACKAGE_ENTRY = path.join(ROOT, 'dist', 'index.js');

@@ -1,0 +1,252 @@
+"""Detection functions for the tests: well-behaved, hostile, and introspective ones.
+
+Functions named report_* answer a question about what Python received by raising Report with
+a JSON payload; the test reads it from PythonError.message.
+"""
+
+import json
+import sys
+
+import numpy as np
+
+kept = []
+
+
+class Report(Exception):
+    pass
+
+
+def report(**facts):
+    raise Report(json.dumps(facts))
+
+
+# ---- well-behaved -----------------------------------------------------------------------
+
+def noop(data):
+    return []
+
+
+def all_indices(data):
+    return np.arange(len(data))
+
+
+def argmax(data):
+    return [int(np.argmax(data))]
+
+
+def as_list(data):
+    return [0, len(data) - 1]
+
+
+def as_tuple(data):
+    return (len(data) - 1, 0)
+
+
+def as_int32(data):
+    return np.array([1, 0], dtype=np.int32)
+
+
+def as_uint8(data):
+    return np.array([2, 1], dtype=np.uint8)
+
+
+def as_uint64(data):
+    return np.array([3], dtype=np.uint64)
+
+
+def non_contiguous(data):
+    return np.arange(len(data))[::2]
+
+
+def empty_tuple(data):
+    return ()
+
+
+def empty_int_array(data):
+    return np.array([], dtype=np.int64)
+
+
+# ---- introspection ----------------------------------------------------------------------
+
+def report_view(data):
+    report(
+        dtype=str(data.dtype),
+        ndim=data.ndim,
+        shape=list(data.shape),
+        writeable=bool(data.flags.writeable),
+        owndata=bool(data.flags.owndata),
+        c_contiguous=bool(data.flags.c_contiguous),
+        base=type(data.base).__name__,
+        values=data.tolist() if len(data) <= 16 else None,
+    )
+
+
+def write_input(data):
+    data[0] = 12345.0
+    return []
+
+
+def force_writeable(data):
+    data.setflags(write=True)
+    data[0] = 12345.0
+    return []
+
+
+def keep(data):
+    kept.append(data)
+    return []
+
+
+def keep_slice(data):
+    kept.append(data[1:])
+    return []
+
+
+def report_kept(data):
+    report(sums=[float(a.sum()) for a in kept], lengths=[len(a) for a in kept])
+
+
+def clear_kept(data):
+    kept.clear()
+    return []
+
+
+def report_refcounts(data):
+    # Every object the addon handed over must be freed: a growing count is a leak.
+    report(refcount=sys.getrefcount(data))
+
+
+# ---- exceptions -------------------------------------------------------------------------
+
+def raise_value_error(data):
+    raise ValueError(f"bad data of length {len(data)}")
+
+
+def raise_system_exit(data):
+    sys.exit(3)
+
+
+def raise_keyboard_interrupt(data):
+    raise KeyboardInterrupt()
+
+
+class UnprintableError(Exception):
+    def __str__(self):
+        raise RuntimeError("no str for you")
+
+
+def raise_unprintable(data):
+    raise UnprintableError()
+
+
+def nested_failure(data):
+    def inner():
+        raise KeyError("missing")
+
+    try:
+        inner()
+    except KeyError as e:
+        raise RuntimeError("outer") from e
+
+
+# ---- bad return values ------------------------------------------------------------------
+
+def returns_none(data):
+    return None
+
+
+def returns_float_array(data):
+    return np.array([1.0, 2.0])
+
+
+def returns_float_list(data):
+    return [0.5]
+
+
+def returns_2d(data):
+    return np.array([[0, 1], [1, 0]])
+
+
+def returns_mask(data):
+    return np.abs(data) > 0
+
+
+def returns_scalar(data):
+    return np.int64(0)
+
+
+def returns_input(data):
+    return data
+
+
+def returns_generator(data):
+    return (i for i in range(2))
+
+
+def returns_out_of_range(data):
+    return [0, len(data)]
+
+
+def returns_negative(data):
+    return [-1]
+
+
+def returns_huge_uint64(data):
+    return np.array([2**63 + 5], dtype=np.uint64)
+
+
+def returns_too_many(data):
+    return list(range(len(data))) * 2
+
+
+def returns_huge_list(data):
+    return [0] * 10_000_000
+
+
+def returns_strings(data):
+    return ["a", "b"]
+
+
+class BadArray:
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("__array__ refused")
+
+
+def returns_bad_array(data):
+    return BadArray()
+
+
+class RaisesInDel:
+    def __del__(self):
+        raise RuntimeError("raised in __del__")
+
+
+def raises_in_del(data):
+    RaisesInDel()
+    return [0]
+
+
+not_callable = 42
+
+
+# ---- environment and timing -------------------------------------------------------------
+
+def report_noop_refcount(data):
+    report(refcount=sys.getrefcount(noop))
+
+
+def uses_grpc(data):
+    import grpc  # installed in the project's venv only, not in the base python3
+
+    return [0] if grpc.__version__ else []
+
+
+def sleep_long(data):
+    import time
+
+    time.sleep(float(data[0]))
+    return []
+
+
+def report_sys(data):
+    report(executable=sys.executable, path=sys.path, argv=sys.argv)
