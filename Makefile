@@ -18,7 +18,7 @@ TS_SOURCES := $(wildcard src/*.ts src/*.mts) tsconfig.json tsconfig.build.json
 
 all: build
 
-build: $(ADDON) $(DIST)
+build: $(ADDON) $(DIST) $(GRPC_STUBS)
 
 $(VENV_STAMP): python/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ $(ADDON): $(NATIVE_SOURCES) $(VENV_STAMP) $(NPM_STAMP)
 $(DIST): $(TS_SOURCES) $(NPM_STAMP)
 	npm run build:ts
 	touch $@
+
+# The gRPC baseline's Python stubs, generated (not committed) from the proto.
+$(GRPC_STUBS): python/detect.proto $(VENV_STAMP)
+	mkdir -p python/generated
+	$(VENV_PY) -m grpc_tools.protoc -Ipython --python_out=python/generated \
+		--grpc_python_out=python/generated python/detect.proto
 
 typecheck: $(NPM_STAMP)
 	npm run typecheck

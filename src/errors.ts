@@ -40,3 +40,18 @@ export class ClosedError extends Error {
     this.name = 'ClosedError';
   }
 }
+
+/**
+ * A {@link RemoteOutliers} call failed in transport: the server is unreachable, the deadline
+ * passed, or the server broke the protocol. `code` is the gRPC status code.
+ */
+export class RemoteError extends Error {
+  /** The gRPC status code (`@grpc/grpc-js` `status`), e.g. 14 for UNAVAILABLE. */
+  readonly code: number;
+
+  constructor(message: string, code: number) {
+    super(message);
+    this.name = 'RemoteError';
+    this.code = code;
+  }
+}

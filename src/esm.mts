@@ -1,4 +1,19 @@
 // The ESM entry point re-exports the CommonJS build, so that `import` and `require` share
 // one copy of the module state (and of the native addon) in a process.
-export { ClosedError, Outliers, PythonError, ResultError, runtimeInfo } from './index.js';
-export type { OutliersOptions, RuntimeInfo } from './index.js';
+export {
+  ClosedError,
+  Outliers,
+  PythonError,
+  RemoteError,
+  RemoteOutliers,
+  ResultError,
+  runtimeInfo,
+  startGrpcServer,
+} from './index.js';
+export type {
+  GrpcServer,
+  GrpcServerOptions,
+  OutliersOptions,
+  RemoteOutliersOptions,
+  RuntimeInfo,
+} from './index.js';

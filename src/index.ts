@@ -7,12 +7,14 @@
  * @packageDocumentation
  */
 import path from 'node:path';
-import { types } from 'node:util';
 
 import { ClosedError, PythonError, ResultError } from './errors.js';
 import { loadAddon, type NativeAddon, type NativeOutliers } from './native.js';
+import { checkValues, withCallSite } from './values.js';
 
-export { ClosedError, PythonError, ResultError } from './errors.js';
+export { ClosedError, PythonError, RemoteError, ResultError } from './errors.js';
+export { RemoteOutliers, type RemoteOutliersOptions } from './remote.js';
+export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './server.js';
 
 /** The package's own python/ folder: always importable (it holds `outliers.py`). */
 const PYTHON_DIR = path.resolve(__dirname, '..', 'python');
@@ -66,38 +68,6 @@ export interface RuntimeInfo {
  */
 export function runtimeInfo(): RuntimeInfo {
   return addon().runtimeInfo() as unknown as RuntimeInfo;
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value !== 'object') return typeof value;
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== '' ? name : 'object';
-}
-
-/**
- * Checks `values` and returns what Python may see. Memory that can change size or be written
- * by another thread while Python reads it (a SharedArrayBuffer, a resizable ArrayBuffer) is
- * copied first; everything else is passed as is (zero copy).
- */
-function checkValues(values: unknown): Float64Array {
-  if (!types.isFloat64Array(values)) {
-    throw new TypeError(`values must be a Float64Array, got ${describe(values)}`);
-  }
-  const buffer: ArrayBufferLike & { resizable?: boolean; growable?: boolean } = values.buffer;
-  if (types.isSharedArrayBuffer(buffer) || buffer.resizable === true || buffer.growable === true) {
-    return values.slice();
-  }
-  return values;
-}
-
-/** Puts the frames of the JS call site (captured before the async hop) into `error`'s stack. */
-function withCallSite(error: unknown, callSite: { stack?: string }): unknown {
-  if (error instanceof Error && callSite.stack !== undefined) {
-    const frames = callSite.stack.slice(callSite.stack.indexOf('\n'));
-    error.stack = `${error.name}: ${error.message}${frames}`;
-  }
-  return error;
 }
 
 /**
