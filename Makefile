@@ -25,9 +25,9 @@ $(VENV_STAMP): python/requirements.txt
 	$(VENV_PY) -m pip install -r python/requirements.txt
 	touch $@
 
-# `npm ci` also builds the addon (the package's install script), against the venv made above.
+# `npm install` (it follows package-lock.json) also builds the addon (the package's install script), against the venv made above.
 $(NPM_STAMP): package.json package-lock.json $(VENV_STAMP)
-	npm ci
+	npm install --no-audit --no-fund
 	touch $@
 
 $(ADDON): $(NATIVE_SOURCES) $(VENV_STAMP) $(NPM_STAMP)
@@ -49,6 +49,7 @@ typecheck: $(NPM_STAMP)
 
 test: build typecheck
 	npx vitest run
+	BENCH_QUICK=1 node bench/run.mjs > /dev/null
 
 bench: build
 	node bench/run.mjs

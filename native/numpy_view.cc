@@ -5,6 +5,7 @@
 #include <numpy/arrayobject.h>
 
 #include <limits>
+#include <new>
 
 namespace py_outliers {
 namespace {
@@ -12,13 +13,13 @@ namespace {
 // ---- the base object: a Python object owning a BufferPin ----------------------------------
 
 struct PinObject {
-  PyObject_HEAD BufferPin* pin;  // heap-allocated so tp_dealloc runs a real C++ destructor
+  PyObject_HEAD BufferPin pin;  // constructed and destroyed by hand: Python allocates the memory
 };
 
 void PinDealloc(PyObject* self) {
   PyTypeObject* type = Py_TYPE(self);
   // Releasing the BackingStore is safe on whatever thread Python frees the view on.
-  delete reinterpret_cast<PinObject*>(self)->pin;
+  reinterpret_cast<PinObject*>(self)->pin.~BufferPin();
   type->tp_free(self);
   Py_DECREF(type);  // instances of heap types own a reference to their type
 }
@@ -49,7 +50,7 @@ bool ImportNumpyApi() {
 bool InputView::Create(const double* data, size_t length, BufferPin pin) {
   PyRef base = PyRef::Steal(PyType_GenericAlloc(pin_type, 0));
   if (!base) return false;
-  reinterpret_cast<PinObject*>(base.get())->pin = new BufferPin(std::move(pin));
+  new (&reinterpret_cast<PinObject*>(base.get())->pin) BufferPin(std::move(pin));
 
   npy_intp dims[1] = {static_cast<npy_intp>(length)};
   // No NPY_ARRAY_WRITEABLE: Python must never write into the caller's memory (item 10), and
@@ -68,11 +69,11 @@ bool InputView::Create(const double* data, size_t length, BufferPin pin) {
 }
 
 bool InputView::HasPin() const {
-  return !reinterpret_cast<PinObject*>(base_.get())->pin->empty();
+  return !reinterpret_cast<PinObject*>(base_.get())->pin.empty();
 }
 
 void InputView::SetPin(BufferPin pin) {
-  *reinterpret_cast<PinObject*>(base_.get())->pin = std::move(pin);
+  reinterpret_cast<PinObject*>(base_.get())->pin = std::move(pin);
 }
 
 // ---- output --------------------------------------------------------------------------------

@@ -53,25 +53,31 @@ struct InputArray {
   size_t length;
 };
 
-// The TS layer validates too; this keeps the native surface safe if called directly.
+// The TS layer validates too; this keeps the native surface safe if called directly. One
+// napi_get_typedarray_info call gives everything: this runs on every detect.
 InputArray CheckInput(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsTypedArray() ||
-      info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) {
+  napi_value value = info.Length() > 0 ? static_cast<napi_value>(info[0]) : nullptr;
+  bool is_typed_array = false;
+  if (value != nullptr) napi_is_typedarray(env, value, &is_typed_array);
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  napi_value buffer = nullptr;
+  if (!is_typed_array ||
+      napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, nullptr) != napi_ok ||
+      type != napi_float64_array) {
     throw Napi::TypeError::New(env, "values must be a Float64Array");
   }
-  Napi::TypedArray array = info[0].As<Napi::TypedArray>();
   bool detached = false;
-  napi_is_detached_arraybuffer(env, array.ArrayBuffer(), &detached);
+  napi_is_detached_arraybuffer(env, buffer, &detached);
   if (detached) throw Napi::TypeError::New(env, "values' ArrayBuffer is detached");
-  const size_t length = array.ElementLength();
   // Indices travel back as int32 (NOTES.md item 13).
   if (length > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     throw Napi::RangeError::New(env, "values has more than 2^31-1 elements");
   }
-  // Data() already includes byteOffset (NOTES.md item 9): no offset arithmetic here.
-  const double* data = array.As<Napi::Float64Array>().Data();
-  return {array, data, length};
+  // `data` already includes byteOffset (NOTES.md item 9): no offset arithmetic here.
+  return {Napi::TypedArray(env, value), static_cast<const double*>(data), length};
 }
 
 }  // namespace

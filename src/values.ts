@@ -18,11 +18,14 @@ export function checkValues(values: unknown): Float64Array {
   if (!types.isFloat64Array(values)) {
     throw new TypeError(`values must be a Float64Array, got ${describe(values)}`);
   }
-  const buffer: ArrayBufferLike & { resizable?: boolean; growable?: boolean } = values.buffer;
+  const buffer = values.buffer as ArrayBufferLike & { resizable?: boolean; growable?: boolean };
+  // The common case first, at the cost of two property reads (this is the per-call path).
+  if (buffer instanceof ArrayBuffer && buffer.resizable !== true) return values;
+  // SharedArrayBuffer (from any realm), resizable or growable buffers: copy.
   if (types.isSharedArrayBuffer(buffer) || buffer.resizable === true || buffer.growable === true) {
     return values.slice();
   }
-  return values;
+  return values; // an ArrayBuffer from another realm (vm context)
 }
 
 /** Puts the frames of the JS call site (captured before an async hop) into `error`'s stack. */

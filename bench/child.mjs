@@ -1,0 +1,171 @@
+// One family of benchmark measurements, in a process of its own (an embedded interpreter,
+// or its absence, must not colour another family's numbers), serving requests from run.mjs.
+//
+//   node bench/child.mjs <inproc|ncp|grpc> '<json config>'
+//
+// Requests (one JSON line each on stdin): {op: 'measure', mode, size, budgetMs, minSamples},
+// and for inproc {op: 'eventLoop'}, {op: 'throughput'}, {op: 'runtime'}.
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+import { QUICK, makeInput, measureAsync, measureSync, serveRequests } from './measure.mjs';
+
+const require = createRequire(import.meta.url);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const [family, configJson] = process.argv.slice(2);
+const config = JSON.parse(configJson ?? '{}');
+
+const inputs = new Map();
+const input = (size) => {
+  if (!inputs.has(size)) inputs.set(size, makeInput(size));
+  return inputs.get(size);
+};
+
+/** mode -> (values) => call, sync or async. */
+function callsFor() {
+  if (family === 'inproc') {
+    const { Outliers } = require(path.join(ROOT, 'dist', 'index.js'));
+    const detector = new Outliers();
+    const trivial = new Outliers('trivial', 'noop', { paths: [HERE] });
+    return {
+      sync: {
+        inproc: (v) => detector.detect(v),
+        inproc_notune: (v) => detector.detect(v),
+        inproc_trivial: (v) => trivial.detect(v),
+      },
+      async: { async: (v) => detector.detectAsync(v) },
+      detector,
+    };
+  }
+  if (family === 'grpc') {
+    const { RemoteOutliers } = require(path.join(ROOT, 'dist', 'index.js'));
+    const detector = new RemoteOutliers(config.detectAddress);
+    const trivial = new RemoteOutliers(config.trivialAddress);
+    return {
+      sync: {},
+      async: { grpc: (v) => detector.detect(v), grpc_trivial: (v) => trivial.detect(v) },
+    };
+  }
+  if (family === 'ncp') {
+    // node-calls-python embeds the python3 on PATH and converts arguments (bench/ncp_detect.py).
+    const py = require('node-calls-python').interpreter;
+    py.addImportPath(path.join(ROOT, 'python'));
+    const module = py.importSync(path.join(HERE, 'ncp_detect.py'));
+    return {
+      sync: {
+        ncp: (v) => py.callSync(module, 'detect', v),
+        ncp_trivial: (v) => py.callSync(module, 'noop', v),
+      },
+      async: {},
+    };
+  }
+  throw new Error(`unknown family ${family}`);
+}
+
+let calls;
+try {
+  calls = callsFor();
+} catch (error) {
+  calls = { unavailable: String(error.message ?? error) };
+}
+
+async function eventLoopDelay(label, runFor) {
+  const histogram = monitorEventLoopDelay({ resolution: 1 });
+  histogram.enable();
+  const count = await runFor(QUICK ? 300 : 2000);
+  histogram.disable();
+  return {
+    label,
+    calls: count,
+    p50Ms: histogram.percentile(50) / 1e6,
+    p99Ms: histogram.percentile(99) / 1e6,
+    maxMs: histogram.max / 1e6,
+  };
+}
+
+serveRequests({
+  available: () => ({ unavailable: calls.unavailable }),
+
+  measure: async ({ mode, size, budgetMs, minSamples }) => {
+    const values = input(size);
+    if (calls.sync[mode]) return { samples: measureSync(() => calls.sync[mode](values), budgetMs, minSamples) };
+    if (calls.async[mode]) return { samples: await measureAsync(() => calls.async[mode](values), budgetMs, minSamples) };
+    throw new Error(`${family} has no mode ${mode}`);
+  },
+
+  runtime: () => ({ runtime: require(path.join(ROOT, 'dist', 'index.js')).runtimeInfo() }),
+
+  // Event-loop delay while a stream of calls on 1M values runs: sync blocks the loop for each
+  // whole call; async should leave it free.
+  eventLoop: async () => {
+    const { detector } = calls;
+    const big = input(1_000_000);
+    const idle = await eventLoopDelay('idle', (ms) => new Promise((r) => setTimeout(() => r(0), ms)));
+    const sync = await eventLoopDelay('sync detect, 1M', async (ms) => {
+      const end = performance.now() + ms;
+      let n = 0;
+      while (performance.now() < end) {
+        detector.detect(big);
+        n++;
+        await new Promise((r) => setImmediate(r));
+      }
+      return n;
+    });
+    const stream = await eventLoopDelay('detectAsync, 1M, 2 in flight', async (ms) => {
+      const end = performance.now() + ms;
+      let n = 0;
+      const lane = async () => {
+        while (performance.now() < end) {
+          await detector.detectAsync(big);
+          n++;
+        }
+      };
+      await Promise.all([lane(), lane()]);
+      return n;
+    });
+    return { eventLoop: [idle, sync, stream] };
+  },
+
+  // Throughput at 1k: sync back to back against async with 64 calls in flight, in alternating
+  // rounds (this machine's speed drifts; the medians of the rounds are compared).
+  throughput: async () => {
+    const { detector } = calls;
+    const small = input(1000);
+    const roundMs = QUICK ? 100 : 400;
+    const syncRounds = [];
+    const asyncRounds = [];
+    for (let round = 0; round < (QUICK ? 3 : 7); round++) {
+      let n = 0;
+      let t0 = performance.now();
+      while (performance.now() - t0 < roundMs) {
+        detector.detect(small);
+        n++;
+      }
+      syncRounds.push(n / ((performance.now() - t0) / 1000));
+      n = 0;
+      t0 = performance.now();
+      const lane = async () => {
+        while (performance.now() - t0 < roundMs) {
+          await detector.detectAsync(small);
+          n++;
+        }
+      };
+      await Promise.all(Array.from({ length: 64 }, lane));
+      asyncRounds.push(n / ((performance.now() - t0) / 1000));
+    }
+    const median = (xs) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    return {
+      throughput: {
+        size: 1000,
+        inFlight: 64,
+        rounds: syncRounds.length,
+        syncPerSecond: median(syncRounds),
+        asyncPerSecond: median(asyncRounds),
+        ratio: median(asyncRounds) / median(syncRounds),
+      },
+    };
+  },
+});

@@ -1,0 +1,325 @@
+// The benchmark: py-outliers in-process against the same Python function over gRPC, against
+// node-calls-python, and against plain Python (the floor). `make bench` builds, then runs this.
+//
+// BENCH_QUICK=1 gives a fast smoke run (make test uses it so the benchmark cannot rot).
+// Results: a table on stdout, and bench/results/{results.json,results.md,latency.svg}.
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import readline from 'node:readline';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { BUDGET_MS, MIN_SAMPLES_PER_ROUND, QUICK, ROUNDS, SIZES, summarize } from './measure.mjs';
+
+const require = createRequire(import.meta.url);
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(HERE, '..');
+const RESULTS_DIR = path.join(HERE, 'results');
+const VENV_PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+
+const MODES = {
+  inproc: 'in-process detect',
+  inproc_trivial: 'in-process, trivial function',
+  async: 'in-process detectAsync',
+  inproc_notune: 'in-process detect, malloc tuning off',
+  grpc: 'gRPC detect',
+  grpc_trivial: 'gRPC, trivial function',
+  ncp: 'node-calls-python detect',
+  ncp_trivial: 'node-calls-python, trivial function',
+  python: 'plain Python detect',
+  python_trivial: 'plain Python, trivial function',
+  python_default_malloc: 'plain Python detect, default malloc',
+};
+
+// ---- progress -------------------------------------------------------------------------------
+const started = Date.now();
+let cells = 0;
+function showProgress(text) {
+  cells++;
+  const line = `[${((Date.now() - started) / 1000).toFixed(0).padStart(3)}s] #${cells} ${text}`;
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${line}`);
+  else process.stderr.write(`${line}\n`);
+}
+
+/** A long-lived measuring process (child.mjs or plain_python.py): JSON lines in and out. */
+class Family {
+  constructor(name, command, args, env = {}) {
+    this.name = name;
+    this.pending = [];
+    this.stderr = '';
+    this.child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env } });
+    this.exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.stderr.setEncoding('utf8').on('data', (d) => (this.stderr = (this.stderr + d).slice(-4000)));
+    this.child.on('error', (error) => this.pending.splice(0).forEach(({ reject }) => reject(error)));
+    this.child.once('exit', (code) =>
+      this.pending.splice(0).forEach(({ reject }) =>
+        reject(new Error(`${name} exited with code ${code}:\n${this.stderr}`)),
+      ),
+    );
+    readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
+      const answer = JSON.parse(line);
+      const { resolve, reject } = this.pending.shift();
+      if (answer.ok) resolve(answer);
+      else reject(new Error(`${name}: ${answer.error}`));
+    });
+  }
+
+  request(message) {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ resolve, reject });
+      this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    });
+  }
+
+  async close() {
+    this.child.stdin.end();
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
+
+// ---- formatting -----------------------------------------------------------------------------
+const sizeLabel = (s) =>
+  s === 0 ? '0*' : s >= 1e6 ? `${s / 1e6}M` : s >= 1e3 ? `${s / 1e3}k` : String(s);
+const us = (v) =>
+  v >= 1e5 ? v.toExponential(2) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
+const perSecond = (v) => {
+  const n = 1e6 / v;
+  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(1);
+};
+const ratio = (a, b) => (a && b ? a.medianUs / b.medianUs : undefined);
+const fmtRatio = (r) => (r === undefined ? '–' : r >= 100 ? `${r.toFixed(0)}x` : `${r.toFixed(2)}x`);
+
+function table(headers, rows) {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cols) => `| ${cols.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join(
+    '\n',
+  );
+}
+
+// ---- the SVG chart --------------------------------------------------------------------------
+function chart(find) {
+  const series = [
+    ['inproc', '#1f77b4', ''],
+    ['inproc_trivial', '#1f77b4', '4 3'],
+    ['async', '#17becf', ''],
+    ['grpc', '#d62728', ''],
+    ['grpc_trivial', '#d62728', '4 3'],
+    ['ncp', '#9467bd', ''],
+    ['python', '#2ca02c', ''],
+  ];
+  const sizes = SIZES.filter((s) => s > 0);
+  const values = series.flatMap(([m]) => sizes.map((s) => find(m, s)?.medianUs).filter(Boolean));
+  const [W, H, L, R, T, B] = [760, 460, 70, 230, 20, 50];
+  const xMin = Math.log10(sizes[0]);
+  const xMax = Math.log10(sizes.at(-1));
+  const yMin = Math.floor(Math.log10(Math.min(...values)));
+  const yMax = Math.ceil(Math.log10(Math.max(...values)));
+  const x = (s) => L + ((Math.log10(s) - xMin) / (xMax - xMin || 1)) * (W - L - R);
+  const y = (v) => T + (1 - (Math.log10(v) - yMin) / (yMax - yMin || 1)) * (H - T - B);
+  const out = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+  ];
+  for (let d = yMin; d <= yMax; d++) {
+    out.push(`<line x1="${L}" x2="${W - R}" y1="${y(10 ** d)}" y2="${y(10 ** d)}" stroke="#ddd"/>`);
+    out.push(`<text x="${L - 6}" y="${y(10 ** d) + 4}" text-anchor="end">${10 ** d >= 1 ? 10 ** d : (10 ** d).toPrecision(1)}</text>`);
+  }
+  for (const s of sizes) {
+    out.push(`<line x1="${x(s)}" x2="${x(s)}" y1="${T}" y2="${H - B}" stroke="#eee"/>`);
+    out.push(`<text x="${x(s)}" y="${H - B + 16}" text-anchor="middle">${sizeLabel(s)}</text>`);
+  }
+  out.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">input size (values, log)</text>`);
+  out.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">median µs per call (log)</text>`);
+  series.forEach(([mode, color, dash], i) => {
+    const points = sizes.map((s) => [s, find(mode, s)?.medianUs]).filter(([, v]) => v);
+    if (points.length === 0) return;
+    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}" points="${points.map(([s, v]) => `${x(s).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`);
+    for (const [s, v] of points) out.push(`<circle cx="${x(s).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color}"/>`);
+    const ly = T + 14 + i * 20;
+    out.push(`<line x1="${W - R + 16}" x2="${W - R + 46}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}"/>`);
+    out.push(`<text x="${W - R + 52}" y="${ly}">${MODES[mode]}</text>`);
+  });
+  out.push('</svg>');
+  return out.join('\n');
+}
+
+// ---- main -----------------------------------------------------------------------------------
+async function main() {
+  if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) {
+    throw new Error('run `make bench` (it builds first)');
+  }
+  const { startGrpcServer } = require(path.join(ROOT, 'dist', 'index.js'));
+  const servers = [];
+  const stopServers = () => Promise.all(servers.map((s) => s.stop()));
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.once(signal, () => {
+      process.stderr.write(`\n${signal}: stopping the gRPC servers\n`);
+      stopServers().finally(() => process.exit(130));
+    });
+  }
+
+  const all = [];
+  const extra = {};
+  const families = [];
+  const tuned = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864';
+  const child = path.join(HERE, 'child.mjs');
+  const plainPython = path.join(HERE, 'plain_python.py');
+  try {
+    showProgress('starting the gRPC servers and the measuring processes');
+    servers.push(await startGrpcServer());
+    servers.push(await startGrpcServer({ moduleName: 'trivial', funcName: 'noop', paths: [HERE] }));
+    const [detectServer, trivialServer] = servers;
+    const big = (s) => s >= 1000;
+    const any = () => true;
+    const nonEmpty = (s) => s > 0;
+    // Which modes each process measures, at which sizes.
+    const plan = [
+      [new Family('in-process', process.execPath, [child, 'inproc']),
+        [['inproc_trivial', any], ['inproc', nonEmpty], ['async', nonEmpty]]],
+      [new Family('in-process, malloc tuning off', process.execPath, [child, 'inproc'], { PY_OUTLIERS_MALLOC_TUNING: '0' }),
+        [['inproc_notune', big]]],
+      [new Family('gRPC client', process.execPath, [child, 'grpc', JSON.stringify({ detectAddress: detectServer.address, trivialAddress: trivialServer.address })]),
+        [['grpc_trivial', any], ['grpc', nonEmpty]]],
+      [new Family('node-calls-python', process.execPath, [child, 'ncp']),
+        [['ncp_trivial', any], ['ncp', nonEmpty]]],
+      // The floor runs with the allocator thresholds the addon sets (NOTES.md item 20): with
+      // glibc's defaults plain Python pays the same page-fault churn, and is no floor.
+      [new Family('plain Python', VENV_PYTHON, [plainPython], { GLIBC_TUNABLES: tuned }),
+        [['python_trivial', any], ['python', nonEmpty]]],
+      [new Family('plain Python, default malloc', VENV_PYTHON, [plainPython, '_default_malloc']),
+        [['python_default_malloc', big]]],
+    ];
+    families.push(...plan.map(([family]) => family));
+    const available = [];
+    for (const [family, modes] of plan) {
+      const { unavailable } = await family.request({ op: 'available' });
+      if (unavailable) extra.skipped = [...(extra.skipped ?? []), `${family.name}: ${unavailable}`];
+      else available.push(...modes.map(([mode, at]) => [family, mode, at]));
+    }
+
+    // Rounds interleave every mode at one size, in a rotating order, so that each ratio
+    // compares measurements taken side by side in time on this noisy machine.
+    for (const size of SIZES) {
+      const cells = available.filter(([, , at]) => at(size));
+      const samples = new Map(cells.map(([, mode]) => [mode, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        for (let i = 0; i < cells.length; i++) {
+          const [family, mode] = cells[(i + round) % cells.length];
+          showProgress(`size ${sizeLabel(size)}, round ${round + 1}/${ROUNDS}: ${MODES[mode]}`);
+          const answer = await family.request({
+            op: 'measure', mode, size, budgetMs: BUDGET_MS / ROUNDS, minSamples: MIN_SAMPLES_PER_ROUND,
+          });
+          samples.get(mode).push(...answer.samples);
+        }
+      }
+      for (const [mode, list] of samples) all.push({ mode, size, ...summarize(list) });
+    }
+
+    const inproc = families[0];
+    showProgress('event-loop delay under sync and async streams on 1M values');
+    Object.assign(extra, await inproc.request({ op: 'eventLoop' }));
+    showProgress('throughput at 1k: detect against detectAsync with 64 in flight');
+    Object.assign(extra, await inproc.request({ op: 'throughput' }));
+    Object.assign(extra, await inproc.request({ op: 'runtime' }));
+    delete extra.ok;
+  } finally {
+    await Promise.all(families.map((f) => f.close()));
+    await stopServers();
+  }
+  if (process.stderr.isTTY) process.stderr.write('\n');
+  report(all, extra);
+}
+
+function report(all, extra) {
+  const find = (mode, size) => all.find((r) => r.mode === mode && r.size === size);
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    os: `${os.type()} ${os.release()} ${os.arch()}`,
+    node: process.version,
+    python: extra.runtime?.pythonVersion,
+    numpy: extra.runtime?.numpyVersion,
+    mallocTuning: extra.runtime?.mallocTuning,
+    quick: QUICK,
+    date: new Date().toISOString(),
+    rounds: ROUNDS,
+    budgetMsPerCell: BUDGET_MS,
+  };
+
+  const latencyRows = [];
+  for (const size of SIZES) {
+    for (const mode of Object.keys(MODES)) {
+      const r = find(mode, size);
+      if (r) latencyRows.push([sizeLabel(size), MODES[mode], us(r.medianUs), perSecond(r.medianUs), `${us(r.minUs)}–${us(r.maxUs)}`, r.samples]);
+    }
+  }
+  const ratioRows = SIZES.map((size) => {
+    const overheadRef = find('inproc_trivial', size);
+    return [
+      sizeLabel(size),
+      fmtRatio(ratio(find('grpc', size), find('inproc', size))),
+      fmtRatio(ratio(find('grpc_trivial', size), overheadRef)),
+      fmtRatio(ratio(find('inproc', size), find('python', size))),
+      fmtRatio(ratio(find('ncp', size), find('inproc', size))),
+      fmtRatio(ratio(find('inproc_notune', size), find('inproc', size))),
+    ];
+  });
+
+  // The issue's targets, checked against this run.
+  const trivialSizes = SIZES.map((s) => find('inproc_trivial', s)).filter(Boolean);
+  const overheadMax = Math.max(...trivialSizes.map((r) => r.medianUs));
+  const overheadMin = Math.min(...trivialSizes.map((r) => r.medianUs));
+  const grpcOverhead = ratio(find('grpc_trivial', 0), find('inproc_trivial', 0));
+  const endToEnd1k = ratio(find('grpc', 1000), find('inproc', 1000));
+  const vsPython = SIZES.filter((s) => s >= 1000)
+    .map((s) => [s, ratio(find('inproc', s), find('python', s))])
+    .filter(([, r]) => r !== undefined);
+  const asyncStream = extra.eventLoop?.find((e) => e.label.startsWith('detectAsync'));
+  const targets = [
+    [`in-process call overhead < 1 µs at every size`, overheadMax < 1, `${us(overheadMin)}–${us(overheadMax)} µs`],
+    [`... and the same at every size (zero copy): max/min < 1.5`, overheadMax / overheadMin < 1.5, `${(overheadMax / overheadMin).toFixed(2)}`],
+    [`gRPC / in-process call overhead >= 1000x`, grpcOverhead >= 1000, fmtRatio(grpcOverhead)],
+    [`gRPC / in-process end to end at 1k >= 40x`, endToEnd1k >= 40, fmtRatio(endToEnd1k)],
+    ...vsPython.map(([s, r]) => [`in-process / plain Python at ${sizeLabel(s)} <= 1.10`, r <= 1.1, fmtRatio(r)]),
+  ];
+  if (asyncStream) {
+    targets.push([`event-loop p99 under a detectAsync stream on 1M < 2 ms`, asyncStream.p99Ms < 2, `${asyncStream.p99Ms.toFixed(2)} ms`]);
+  }
+  if (extra.throughput) {
+    targets.push([`detectAsync throughput at 1k, 64 in flight >= 80% of sync`, extra.throughput.ratio >= 0.8, `${(extra.throughput.ratio * 100).toFixed(0)}%`]);
+  }
+
+  const sections = [];
+  sections.push(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; Node ${machine.node}, Python ${machine.python}, numpy ${machine.numpy}; malloc tuning ${machine.mallocTuning ? 'on' : 'off'}${QUICK ? '; QUICK run (BENCH_QUICK=1): few samples, not for quoting' : ''}.`);
+  sections.push(`Latency per call: median of all samples from ${ROUNDS} interleaved rounds (a sample is a ~1 ms batch mean for fast calls). 0* = call overhead: a trivial function on a 1-value input (an empty input never reaches Python).\n\n${table(['size', 'mode', 'median µs', 'calls/s', 'min–max µs', 'samples'], latencyRows)}`);
+  sections.push('Plain Python runs with the same malloc thresholds as the addon (the floor: the cost of the work itself); "default malloc" shows what glibc\'s defaults cost it.');
+  sections.push(`Ratios, same run (median / median; > 1 means the first is slower):\n\n${table(['size', 'gRPC / in-process', 'gRPC / in-process, call overhead', 'in-process / plain Python', 'node-calls-python / in-process', 'malloc tuning off / on'], ratioRows)}`);
+  if (extra.eventLoop) {
+    sections.push(`Event-loop delay while calls run (monitorEventLoopDelay, 1 ms resolution):\n\n${table(['stream', 'calls', 'p50 ms', 'p99 ms', 'max ms'], extra.eventLoop.map((e) => [e.label, e.calls, e.p50Ms.toFixed(2), e.p99Ms.toFixed(2), e.maxMs.toFixed(2)]))}`);
+  }
+  if (extra.throughput) {
+    const t = extra.throughput;
+    sections.push(`Throughput at 1k values (medians of ${t.rounds} alternating rounds): sync detect ${perSecond(1e6 / t.syncPerSecond)}/s back to back; detectAsync with ${t.inFlight} in flight ${perSecond(1e6 / t.asyncPerSecond)}/s (${(t.ratio * 100).toFixed(0)}% of sync).`);
+  }
+  for (const skipped of extra.skipped ?? []) sections.push(`Skipped: ${skipped}.`);
+  sections.push(`Targets:\n\n${table(['target', 'met', 'this run'], targets.map(([t, ok, v]) => [t, ok ? 'yes' : 'NO', v]))}`);
+
+  const text = sections.join('\n\n');
+  console.log(`\n${text}\n`);
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  fs.writeFileSync(path.join(RESULTS_DIR, 'results.json'), `${JSON.stringify({ machine, results: all, ...extra, targets }, null, 2)}\n`);
+  fs.writeFileSync(path.join(RESULTS_DIR, 'results.md'), `# py-outliers benchmark\n\n${text}\n\n![latency](latency.svg)\n`);
+  fs.writeFileSync(path.join(RESULTS_DIR, 'latency.svg'), chart(find));
+  console.log(`Written: ${path.relative(ROOT, RESULTS_DIR)}/results.{json,md}, latency.svg`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
