@@ -101,8 +101,9 @@ ResultStatus IndexResult::Check(PyObject* result, size_t input_length, std::stri
            " (as an array: " + std::to_string(ndim) + "-D)";
     return ResultStatus::kInvalid;
   }
-  // `[]` or `()` becomes a float64 array in numpy; an empty sequence means "no outliers".
-  if (size == 0 && !was_array) {
+  // `[]` or `()` becomes a float64 array in numpy; an empty sequence means "no outliers",
+  // and so does an empty integer array.
+  if (size == 0 && (!was_array || PyTypeNum_ISINTEGER(type_num))) {
     indices_.Reset();
     size_ = 0;
     return ResultStatus::kOk;
@@ -124,7 +125,12 @@ ResultStatus IndexResult::Check(PyObject* result, size_t input_length, std::stri
            " input values";
     return ResultStatus::kInvalid;
   }
-  // One layout for the copy: contiguous int64. A no-op for the usual np.where result.
+  // One layout for the copy: contiguous int64, which the usual np.where result already is.
+  if (type_num == NPY_INT64 && PyArray_ISCARRAY_RO(array)) {
+    indices_ = std::move(any);
+    size_ = static_cast<size_t>(size);
+    return ResultStatus::kOk;
+  }
   // FORCECAST because uint64 -> int64 is not a "safe" cast; values >= 2^63 wrap to negative
   // and are refused by the range check, as they are out of range anyway.
   PyRef int64s = PyRef::Steal(PyArray_FromArray(array, PyArray_DescrFromType(NPY_INT64),

@@ -23,6 +23,10 @@ Outliers::Outliers(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Outliers>(
   const std::string module_name = info[0].As<Napi::String>().Utf8Value();
   const std::string func_name = info[1].As<Napi::String>().Utf8Value();
   Napi::Array paths = info[2].As<Napi::Array>();
+  Napi::Int32Array scratch = info[3].As<Napi::Int32Array>();
+  scratch_pin_ = BufferPin::Of(scratch);
+  scratch_ = scratch.Data();
+  scratch_capacity_ = scratch.ElementLength();
 
   GilHold hold;
   PyRef path_list = PyRef::Steal(PyList_New(0));
@@ -63,15 +67,19 @@ InputArray CheckInput(const Napi::CallbackInfo& info) {
   napi_typedarray_type type = napi_int8_array;
   size_t length = 0;
   void* data = nullptr;
-  napi_value buffer = nullptr;
   if (!is_typed_array ||
-      napi_get_typedarray_info(env, value, &type, &length, &data, &buffer, nullptr) != napi_ok ||
+      napi_get_typedarray_info(env, value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
       type != napi_float64_array) {
     throw Napi::TypeError::New(env, "values must be a Float64Array");
   }
-  bool detached = false;
-  napi_is_detached_arraybuffer(env, buffer, &detached);
-  if (detached) throw Napi::TypeError::New(env, "values' ArrayBuffer is detached");
+  // A detached buffer shows as length 0, so only an empty array needs the (costly) check.
+  if (length == 0) {
+    napi_value buffer = nullptr;
+    bool detached = false;
+    napi_get_typedarray_info(env, value, nullptr, nullptr, nullptr, &buffer, nullptr);
+    napi_is_detached_arraybuffer(env, buffer, &detached);
+    if (detached) throw Napi::TypeError::New(env, "values' ArrayBuffer is detached");
+  }
   // Indices travel back as int32 (NOTES.md item 13).
   if (length > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     throw Napi::RangeError::New(env, "values has more than 2^31-1 elements");
@@ -82,27 +90,33 @@ InputArray CheckInput(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+// Returns the number of indices written to the scratch buffer, or, for a result larger than
+// it, a new Int32Array.
 Napi::Value Outliers::Detect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   InputArray input = CheckInput(info);
   if (!detector_) throw MakeClosedError(env);
-  if (input.length == 0) return Napi::Int32Array::New(env, 0);
+  if (input.length == 0) return Napi::Number::New(env, 0);
 
-  Napi::Int32Array out;
+  Napi::Int32Array own;  // only for results that do not fit the scratch buffer
+  size_t count = 0;
   DetectOutcome outcome;
   {
     GilHold hold;
     outcome = CallDetect(
         detector_->func(), input.data, input.length, BufferPin(),
         [&] { return BufferPin::Of(input.array); },
-        [&](size_t count) {
-          out = Napi::Int32Array::New(env, count);
-          return out.Data();
+        [&](size_t n) {
+          count = n;
+          if (n <= scratch_capacity_) return scratch_;
+          own = Napi::Int32Array::New(env, n);
+          return own.Data();
         });
   }
   switch (outcome.status) {
     case ResultStatus::kOk:
-      return out;
+      if (!own.IsEmpty()) return own;
+      return Napi::Number::New(env, static_cast<double>(count));
     case ResultStatus::kPythonError:
       throw MakePythonError(env, outcome.python_error);
     case ResultStatus::kInvalid:

@@ -31,6 +31,9 @@ function addon(): NativeAddon {
   return startedAddon;
 }
 
+/** Sync results of up to this many indices avoid a native allocation (see native/outliers.h). */
+const SCRATCH_INDICES = 1024;
+
 /** Options of {@link Outliers}. */
 export interface OutliersOptions {
   /**
@@ -84,6 +87,8 @@ export function runtimeInfo(): RuntimeInfo {
  */
 export class Outliers {
   #native: NativeOutliers | undefined;
+  /** Where the native layer writes sync results that fit; copied out with slice(). */
+  readonly #scratch = new Int32Array(SCRATCH_INDICES);
 
   /**
    * Imports `moduleName` and looks up `funcName` in it (once). The first `Outliers` in a
@@ -112,6 +117,7 @@ export class Outliers {
       moduleName,
       funcName,
       paths.map((p) => path.resolve(p)),
+      this.#scratch,
     );
   }
 
@@ -133,8 +139,8 @@ export class Outliers {
    * @throws {@link ClosedError} after {@link Outliers.close}.
    */
   detect(values: Float64Array): Int32Array {
-    const input = checkValues(values);
-    return this.#open().detect(input);
+    const result = this.#open().detect(checkValues(values));
+    return typeof result === 'number' ? this.#scratch.slice(0, result) : result;
   }
 
   /**

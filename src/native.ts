@@ -9,13 +9,14 @@ import type { ClosedError, PythonError, ResultError } from './errors.js';
 
 /** The native Outliers object (native/outliers.cc). */
 export interface NativeOutliers {
-  detect(values: Float64Array): Int32Array;
+  /** The number of indices written to the scratch array, or a new array if they did not fit. */
+  detect(values: Float64Array): number | Int32Array;
   detectAsync(values: Float64Array): Promise<Int32Array>;
   close(): void;
 }
 
 export interface NativeOutliersConstructor {
-  new (moduleName: string, funcName: string, paths: string[]): NativeOutliers;
+  new (moduleName: string, funcName: string, paths: string[], scratch: Int32Array): NativeOutliers;
 }
 
 export interface NativeAddon {

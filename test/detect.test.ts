@@ -125,6 +125,23 @@ describe('what Python receives', () => {
   });
 });
 
+describe('returned arrays', () => {
+  it('are independent copies, small or large', () => {
+    const o = new Outliers();
+    const first = o.detect(seedCase());
+    first[0] = -5;
+    expect(Array.from(o.detect(seedCase()))).toEqual([7, 113, 835]);
+    const all = probe('all_indices');
+    const big = all.detect(new Float64Array(5000)); // more than the sync scratch holds
+    expect(big.length).toBe(5000);
+    expect(big[4999]).toBe(4999);
+    const again = all.detect(new Float64Array(3));
+    expect(Array.from(again)).toEqual([0, 1, 2]);
+    expect(big.buffer).not.toBe(again.buffer);
+    expect(first.buffer).not.toBe(again.buffer);
+  });
+});
+
 describe('accepted result shapes', () => {
   const input = new Float64Array(8);
   const cases: [string, number[]][] = [
