@@ -14,7 +14,7 @@ GRPC_STUBS := python/generated/detect_pb2_grpc.py
 NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) native/python_config.js binding.gyp
 TS_SOURCES := $(wildcard src/*.ts src/*.mts) tsconfig.json tsconfig.build.json
 
-.PHONY: all build test bench typecheck clean distclean
+.PHONY: all build test bench typecheck asan valgrind clean distclean
 
 all: build
 
@@ -53,6 +53,26 @@ test: build typecheck
 
 bench: build
 	node bench/run.mjs
+
+# AddressSanitizer + UndefinedBehaviorSanitizer: the addon is rebuilt instrumented, and with the
+# ASan runtime preloaded into node (node and CPython are not instrumented; the runtime must be
+# loaded first) 1. the test suite runs with leak detection off (its process.exit() and
+# worker.terminate() cases make Node itself leak), then 2. a scenario that ends normally runs
+# with LeakSanitizer on. The leak test (RSS is meaningless under ASan) and the packaging test
+# (it runs the compiler) are left out. The normal build is restored afterwards, whatever the
+# outcome. Suppressions and why: test/sanitizers/lsan.supp.
+ASAN_RUNTIME = $(shell $(CXX) -print-file-name=libasan.so)
+ASAN_ENV = LD_PRELOAD=$(ASAN_RUNTIME) \
+	LSAN_OPTIONS=suppressions=$(CURDIR)/test/sanitizers/lsan.supp:print_suppressions=0 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+ASAN_OPTS = abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
+asan: build
+	GYP_DEFINES=py_outliers_sanitize=1 npm run build:native
+	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:$(ASAN_OPTS) \
+		npx vitest run --exclude test/package.test.ts --exclude test/leaks.test.ts \
+	&& $(ASAN_ENV) ASAN_OPTIONS=detect_leaks=1:$(ASAN_OPTS) \
+		node --expose-gc test/sanitizers/lsan_scenario.js; \
+	status=$$?; npm run build:native; exit $$status
 
 clean:
 	rm -rf build dist bench/results python/generated
