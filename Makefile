@@ -71,8 +71,17 @@ asan: build
 	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:$(ASAN_OPTS) \
 		npx vitest run --exclude test/package.test.ts --exclude test/leaks.test.ts \
 	&& $(ASAN_ENV) ASAN_OPTIONS=detect_leaks=1:$(ASAN_OPTS) \
-		node --expose-gc test/sanitizers/lsan_scenario.js; \
+		node --expose-gc test/sanitizers/scenario.js; \
 	status=$$?; npm run build:native; exit $$status
+
+# valgrind memcheck on the sanitizer scenario (about a minute): any invalid read or write, or
+# use of uninitialised memory, outside the suppressed library internals fails the run.
+# PYTHONMALLOC=malloc lets valgrind see CPython's allocations. Suppressions and why:
+# test/sanitizers/valgrind.supp.
+valgrind: build
+	PYTHONMALLOC=malloc valgrind --tool=memcheck --error-exitcode=9 --leak-check=no \
+		--num-callers=30 --suppressions=$(CURDIR)/test/sanitizers/valgrind.supp \
+		node --expose-gc test/sanitizers/scenario.js
 
 clean:
 	rm -rf build dist bench/results python/generated

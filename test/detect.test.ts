@@ -35,6 +35,11 @@ describe('detect with the packaged outliers.detect', () => {
     expect(result.length).toBe(0);
   });
 
+  it('a single value is never an outlier (its std is 0)', () => {
+    expect(Array.from(o.detect(new Float64Array([42])))).toEqual([]);
+    expect(Array.from(o.detect(new Float64Array([NaN])))).toEqual([]);
+  });
+
   it('finds no outliers in all-equal input', () => {
     expect(o.detect(new Float64Array(100).fill(4.5)).length).toBe(0);
   });

@@ -258,3 +258,32 @@ def report_live_objects(data):
     from outliers import detect as packaged_detect
 
     report(pins=sys.getrefcount(type(data.base)), detect=sys.getrefcount(packaged_detect))
+
+
+# ---- fuzzing the result rules -----------------------------------------------------------
+
+SPEC_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
+               "float64", "bool"]
+
+
+def from_spec(data):
+    """Builds a return value from a spec encoded in the input (test/fuzz.test.ts writes it):
+    [container, dtype, ndim, strided, count, v0, v1, ...], the rest padding.
+    container: 0 list, 1 tuple, 2 ndarray; ndim 0..2; strided: take every other element of a
+    twice-as-long array (a non-contiguous view)."""
+    container, dtype, ndim, strided, count = (int(x) for x in data[:5])
+    values = [int(x) for x in data[5:5 + count]]
+    if container < 2:
+        return values if container == 0 else tuple(values)
+    kind = SPEC_DTYPES[dtype]
+    if strided:
+        doubled = np.zeros(2 * len(values), dtype=kind)
+        doubled[::2] = values
+        array = doubled[::2]
+    else:
+        array = np.array(values, dtype=kind)
+    if ndim == 0:
+        return array[0] if len(array) else np.array(0, dtype=kind)[()]
+    if ndim == 2:
+        return array.reshape(1, -1)
+    return array

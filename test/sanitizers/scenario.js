@@ -1,4 +1,5 @@
-// LeakSanitizer scenario for `make asan`: exercises every path of the addon that allocates
+// The sanitizer scenario (`make asan` runs it under LeakSanitizer, `make valgrind` under
+// memcheck): exercises every path of the addon that allocates
 // (sync and async calls, errors of each kind, pins kept by Python, close, GC of unclosed
 // objects, a Worker) and then lets the process end normally, so that whatever the addon
 // allocated and did not free is reported. The test suite runs with leak detection off: its
