@@ -14,7 +14,7 @@ GRPC_STUBS := python/generated/detect_pb2_grpc.py
 NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) native/python_config.js binding.gyp
 TS_SOURCES := $(wildcard src/*.ts src/*.mts) tsconfig.json tsconfig.build.json
 
-.PHONY: all build test bench typecheck asan valgrind clean distclean
+.PHONY: all build test bench bench-instructions typecheck asan valgrind clean distclean
 
 all: build
 
@@ -53,6 +53,10 @@ test: build typecheck
 
 bench: build
 	node bench/run.mjs
+
+# Instruction counts per call under callgrind: the noise-free view of the overhead (needs valgrind).
+bench-instructions: build
+	node bench/instructions.mjs
 
 # AddressSanitizer + UndefinedBehaviorSanitizer: the addon is rebuilt instrumented, and with the
 # ASan runtime preloaded into node (node and CPython are not instrumented; the runtime must be

@@ -6,7 +6,9 @@ export const QUICK = process.env.BENCH_QUICK === '1';
 export const SIZES = QUICK ? [0, 1000, 100_000] : [0, 10, 1000, 100_000, 1_000_000, 10_000_000];
 /** Time spent sampling one cell in all, ms, spread over ROUNDS interleaved rounds. */
 export const BUDGET_MS = QUICK ? 60 : 1500;
-export const ROUNDS = QUICK ? 2 : 5;
+export const ROUNDS = QUICK ? 2 : 10;
+/** 10M values over gRPC take 4-8 s a call: fewer rounds there keep the run under 5 minutes. */
+export const roundsFor = (size) => (size >= 10_000_000 ? Math.min(ROUNDS, 4) : ROUNDS);
 /** Samples per round at least, however slow the call (10M over gRPC takes seconds). */
 export const MIN_SAMPLES_PER_ROUND = 1;
 const MAX_SAMPLES = 2000;

@@ -11,7 +11,7 @@ import readline from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { BUDGET_MS, MIN_SAMPLES_PER_ROUND, QUICK, ROUNDS, SIZES, summarize } from './measure.mjs';
+import { BUDGET_MS, MIN_SAMPLES_PER_ROUND, QUICK, ROUNDS, SIZES, roundsFor, summarize } from './measure.mjs';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -90,7 +90,15 @@ const perSecond = (v) => {
   const n = 1e6 / v;
   return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(1);
 };
-const ratio = (a, b) => (a && b ? a.medianUs / b.medianUs : undefined);
+/**
+ * a / b, paired by round: the median over rounds of (a's median / b's median in that round).
+ * Both were measured moments apart in each round, so the machine's drift over the run cancels.
+ */
+function ratio(a, b) {
+  if (!a || !b) return undefined;
+  const rounds = a.roundMediansUs.map((m, r) => m / b.roundMediansUs[r]).filter(Number.isFinite);
+  return rounds.length ? summarize(rounds).medianUs : undefined;
+}
 const fmtRatio = (r) => (r === undefined ? '–' : r >= 100 ? `${r.toFixed(0)}x` : `${r.toFixed(2)}x`);
 
 function table(headers, rows) {
@@ -207,17 +215,22 @@ async function main() {
     for (const size of SIZES) {
       const cells = available.filter(([, , at]) => at(size));
       const samples = new Map(cells.map(([, mode]) => [mode, []]));
-      for (let round = 0; round < ROUNDS; round++) {
+      const perRound = new Map(cells.map(([, mode]) => [mode, []])); // median of each round
+      const rounds = roundsFor(size);
+      for (let round = 0; round < rounds; round++) {
         for (let i = 0; i < cells.length; i++) {
           const [family, mode] = cells[(i + round) % cells.length];
-          showProgress(`size ${sizeLabel(size)}, round ${round + 1}/${ROUNDS}: ${MODES[mode]}`);
+          showProgress(`size ${sizeLabel(size)}, round ${round + 1}/${rounds}: ${MODES[mode]}`);
           const answer = await family.request({
-            op: 'measure', mode, size, budgetMs: BUDGET_MS / ROUNDS, minSamples: MIN_SAMPLES_PER_ROUND,
+            op: 'measure', mode, size, budgetMs: BUDGET_MS / rounds, minSamples: MIN_SAMPLES_PER_ROUND,
           });
           samples.get(mode).push(...answer.samples);
+          perRound.get(mode)[round] = summarize(answer.samples).medianUs;
         }
       }
-      for (const [mode, list] of samples) all.push({ mode, size, ...summarize(list) });
+      for (const [mode, list] of samples) {
+        all.push({ mode, size, ...summarize(list), roundMediansUs: perRound.get(mode) });
+      }
     }
 
     const inproc = families[0];
@@ -297,9 +310,9 @@ function report(all, extra) {
 
   const sections = [];
   sections.push(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; Node ${machine.node}, Python ${machine.python}, numpy ${machine.numpy}; malloc tuning ${machine.mallocTuning ? 'on' : 'off'}${QUICK ? '; QUICK run (BENCH_QUICK=1): few samples, not for quoting' : ''}.`);
-  sections.push(`Latency per call: median of all samples from ${ROUNDS} interleaved rounds (a sample is a ~1 ms batch mean for fast calls). 0* = call overhead: a trivial function on a 1-value input (an empty input never reaches Python).\n\n${table(['size', 'mode', 'median µs', 'calls/s', 'min–max µs', 'samples'], latencyRows)}`);
+  sections.push(`Latency per call: median of all samples from ${ROUNDS} interleaved rounds (10M: ${roundsFor(1e7)}) (a sample is a ~1 ms batch mean for fast calls). 0* = call overhead: a trivial function on a 1-value input (an empty input never reaches Python).\n\n${table(['size', 'mode', 'median µs', 'calls/s', 'min–max µs', 'samples'], latencyRows)}`);
   sections.push('Plain Python runs with the same malloc thresholds as the addon (the floor: the cost of the work itself); "default malloc" shows what glibc\'s defaults cost it.');
-  sections.push(`Ratios, same run (median / median; > 1 means the first is slower):\n\n${table(['size', 'gRPC / in-process', 'gRPC / in-process, call overhead', 'in-process / plain Python', 'node-calls-python / in-process', 'malloc tuning off / on'], ratioRows)}`);
+  sections.push(`Ratios, paired by round (the median over the rounds (${ROUNDS}, 10M: ${roundsFor(1e7)}) of the ratio of the two medians in that round, which cancels the machine's drift; > 1 means the first is slower):\n\n${table(['size', 'gRPC / in-process', 'gRPC / in-process, call overhead', 'in-process / plain Python', 'node-calls-python / in-process', 'malloc tuning off / on'], ratioRows)}`);
   if (extra.eventLoop) {
     sections.push(`Event-loop delay while calls run (monitorEventLoopDelay, 1 ms resolution):\n\n${table(['stream', 'calls', 'p50 ms', 'p99 ms', 'max ms'], extra.eventLoop.map((e) => [e.label, e.calls, e.p50Ms.toFixed(2), e.p99Ms.toFixed(2), e.maxMs.toFixed(2)]))}`);
   }
