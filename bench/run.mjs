@@ -135,14 +135,16 @@ function chart(find) {
   ];
   for (let d = yMin; d <= yMax; d++) {
     out.push(`<line x1="${L}" x2="${W - R}" y1="${y(10 ** d)}" y2="${y(10 ** d)}" stroke="#ddd"/>`);
-    out.push(`<text x="${L - 6}" y="${y(10 ** d) + 4}" text-anchor="end">${10 ** d >= 1 ? 10 ** d : (10 ** d).toPrecision(1)}</text>`);
+    const v = 10 ** d;
+    const tick = v < 1 ? `${v.toPrecision(1)} µs` : v < 1e3 ? `${v} µs` : v < 1e6 ? `${v / 1e3} ms` : `${v / 1e6} s`;
+    out.push(`<text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${tick}</text>`);
   }
   for (const s of sizes) {
     out.push(`<line x1="${x(s)}" x2="${x(s)}" y1="${T}" y2="${H - B}" stroke="#eee"/>`);
     out.push(`<text x="${x(s)}" y="${H - B + 16}" text-anchor="middle">${sizeLabel(s)}</text>`);
   }
   out.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">input size (values, log)</text>`);
-  out.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">median µs per call (log)</text>`);
+  out.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">median time per call (log)</text>`);
   series.forEach(([mode, color, dash], i) => {
     const points = sizes.map((s) => [s, find(mode, s)?.medianUs]).filter(([, v]) => v);
     if (points.length === 0) return;

@@ -29,10 +29,15 @@ describe('detect with the packaged outliers.detect', () => {
     }
   });
 
-  it('returns an empty result for empty input', () => {
+  it('returns an empty result for empty input, without entering Python', async () => {
     const result = o.detect(new Float64Array(0));
     expect(result).toBeInstanceOf(Int32Array);
     expect(result.length).toBe(0);
+    // A function that raises on every call: an empty input must not reach it.
+    const raising = probe('raise_value_error');
+    expect(raising.detect(new Float64Array(0)).length).toBe(0);
+    expect((await raising.detectAsync(new Float64Array(0))).length).toBe(0);
+    expect(raising.detect(new Float64Array(8).subarray(3, 3)).length).toBe(0);
   });
 
   it('a single value is never an outlier (its std is 0)', () => {
