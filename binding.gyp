@@ -18,7 +18,7 @@
         "native/detect_async.cc"
       ],
       "dependencies": [
-        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
+        "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"
       ],
       "include_dirs": [
         "<!@(node native/python_config.js include-dirs)"

@@ -155,12 +155,20 @@ class DetectJob : public PythonJob {
       completion_->closed = true;
     } else {
       std::vector<int32_t>& indices = completion_->indices;
-      completion_->outcome = CallDetect(
-          detector_->func(), data_, length_, std::move(pin_), [] { return BufferPin(); },
-          [&indices](size_t count) {
-            indices.resize(count);
-            return indices.data();
-          });
+      try {
+        completion_->outcome = CallDetect(
+            detector_->func(), data_, length_, std::move(pin_), [] { return BufferPin(); },
+            [&indices](size_t count) {
+              indices.resize(count);
+              return indices.data();
+            });
+      } catch (const std::exception& error) {
+        // Nothing may escape this thread (std::terminate), and the promise must settle: a
+        // result too large to copy (std::bad_alloc) becomes Python's MemoryError.
+        completion_->outcome.status = ResultStatus::kPythonError;
+        completion_->outcome.python_error = {"MemoryError", error.what(),
+                                             std::string("MemoryError: ") + error.what() + "\n"};
+      }
     }
     channel_->Deliver(std::move(completion_));
   }
