@@ -18,6 +18,7 @@ class Outliers : public Napi::ObjectWrap<Outliers> {
   explicit Outliers(const Napi::CallbackInfo& info);
 
  private:
+  static Napi::Value DetectTrampoline(const Napi::CallbackInfo& info);
   Napi::Value Detect(const Napi::CallbackInfo& info);
   Napi::Value DetectAsync(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
