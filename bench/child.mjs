@@ -10,7 +10,7 @@ import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-import { QUICK, makeInput, measureAsync, measureSync, serveRequests } from './measure.mjs';
+import { QUICK, makeInput, measureAsync, measureSync, serveRequests, summarize } from './measure.mjs';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -97,6 +97,21 @@ serveRequests({
   },
 
   runtime: () => ({ runtime: require(path.join(ROOT, 'dist', 'index.js')).runtimeInfo() }),
+
+  // Zero copy: the trivial call on 1 value against the same call on 10M values, alternating
+  // within each round (measuring them minutes apart would compare the machine's moods).
+  zeroCopy: () => {
+    const trivial = calls.sync.inproc_trivial;
+    const small = input(0);
+    const big = input(QUICK ? 100_000 : 10_000_000);
+    const ratios = [];
+    for (let round = 0; round < (QUICK ? 3 : 10); round++) {
+      const a = summarize(measureSync(() => trivial(small), 30, 3)).medianUs;
+      const b = summarize(measureSync(() => trivial(big), 30, 3)).medianUs;
+      ratios.push(b / a);
+    }
+    return { zeroCopy: { bigSize: big.length, ratio: summarize(ratios).medianUs } };
+  },
 
   // Event-loop delay while a stream of calls on 1M values runs: sync blocks the loop for each
   // whole call; async should leave it free.
