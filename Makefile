@@ -54,7 +54,8 @@ test: build typecheck
 bench: build
 	node bench/run.mjs
 
-# Instruction counts per call under callgrind: the noise-free view of the overhead (needs valgrind).
+# Instruction counts per call under callgrind: a steadier view of the overhead than the clock
+# (needs valgrind; about five minutes).
 bench-instructions: build
 	node bench/instructions.mjs
 
