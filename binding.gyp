@@ -40,9 +40,7 @@
         "-std=c++17",
         "-Wall",
         "-Wextra",
-        "-Werror",
-        "-Wno-missing-field-initializers",
-        "-Wno-cast-function-type"
+        "-Werror"
       ],
       "cflags_cc!": [ "-std=gnu++17" ],
       "conditions": [
