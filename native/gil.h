@@ -30,17 +30,4 @@ class GilHold {
   PyGILState_STATE state_;
 };
 
-// Lets go of the GIL for a scope on a thread that holds it, e.g. while the Python thread
-// waits for work, so that JS threads calling the sync API are never starved.
-class GilRelease {
- public:
-  GilRelease() : saved_(PyEval_SaveThread()) {}
-  ~GilRelease() { PyEval_RestoreThread(saved_); }
-  GilRelease(const GilRelease&) = delete;
-  GilRelease& operator=(const GilRelease&) = delete;
-
- private:
-  PyThreadState* saved_;
-};
-
 }  // namespace py_outliers
