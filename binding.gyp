@@ -37,12 +37,10 @@
         "<!@(node native/python_config.js ldflags)"
       ],
       "cflags_cc": [
-        "-std=c++17",
         "-Wall",
         "-Wextra",
         "-Werror"
       ],
-      "cflags_cc!": [ "-std=gnu++17" ],
       "conditions": [
         ["py_outliers_sanitize==1", {
           "cflags_cc": [ "-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-g", "-O1" ],

@@ -10,7 +10,14 @@ import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-import { QUICK, makeInput, measureAsync, measureSync, serveRequests, summarize } from './measure.mjs';
+import {
+  QUICK,
+  makeInput,
+  measureAsync,
+  measureSync,
+  serveRequests,
+  summarize,
+} from './measure.mjs';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -91,8 +98,10 @@ serveRequests({
 
   measure: async ({ mode, size, budgetMs, minSamples }) => {
     const values = input(size);
-    if (calls.sync[mode]) return { samples: measureSync(() => calls.sync[mode](values), budgetMs, minSamples) };
-    if (calls.async[mode]) return { samples: await measureAsync(() => calls.async[mode](values), budgetMs, minSamples) };
+    if (calls.sync[mode])
+      return { samples: measureSync(() => calls.sync[mode](values), budgetMs, minSamples) };
+    if (calls.async[mode])
+      return { samples: await measureAsync(() => calls.async[mode](values), budgetMs, minSamples) };
     throw new Error(`${family} has no mode ${mode}`);
   },
 
@@ -118,7 +127,10 @@ serveRequests({
   eventLoop: async () => {
     const { detector } = calls;
     const big = input(1_000_000);
-    const idle = await eventLoopDelay('idle', (ms) => new Promise((r) => setTimeout(() => r(0), ms)));
+    const idle = await eventLoopDelay(
+      'idle',
+      (ms) => new Promise((r) => setTimeout(() => r(0), ms)),
+    );
     const sync = await eventLoopDelay('sync detect, 1M', async (ms) => {
       const end = performance.now() + ms;
       let n = 0;

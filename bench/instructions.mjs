@@ -6,14 +6,17 @@
 // with 2N calls - those with N calls) / N, so start-up cancels out.
 // `make bench-instructions`; needs valgrind. About five minutes.
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
-const VENV_PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+// The interpreter the addon was built against, so plain Python runs the same Python and numpy.
+const BUILD_PYTHON = require(path.join(ROOT, 'dist', 'index.js')).buildInfo().executable;
 
 const nodeScript = (moduleName, funcName) => `
   const { Outliers } = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
@@ -31,10 +34,14 @@ function instructions(command, args) {
   const out = path.join(os.tmpdir(), `py-outliers-callgrind-${process.pid}.out`);
   // Determinism: a fixed Python hash seed, and V8 without its compiler and GC threads, whose
   // timing-dependent work would otherwise land in one run and not the other.
-  const run = spawnSync('valgrind', ['--tool=callgrind', `--callgrind-out-file=${out}`, command, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, PYTHONHASHSEED: '0' },
-  });
+  const run = spawnSync(
+    'valgrind',
+    ['--tool=callgrind', `--callgrind-out-file=${out}`, command, ...args],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, PYTHONHASHSEED: '0' },
+    },
+  );
   fs.rmSync(out, { force: true });
   const match = /I\s+refs:\s+([\d,]+)/.exec(run.stderr ?? '');
   if (!match) throw new Error(`callgrind failed: ${run.error?.message ?? run.stderr}`);
@@ -53,20 +60,35 @@ function perCall(label, command, argsFor, n) {
   counts.sort((a, b) => a - b);
   return { median: counts[REPEATS >> 1], min: counts[0], max: counts.at(-1) };
 }
-const fmt = ({ median, min, max }) => `${Math.round(median)} (${Math.round(min)}-${Math.round(max)})`;
+const fmt = ({ median, min, max }) =>
+  `${Math.round(median)} (${Math.round(min)}-${Math.round(max)})`;
 
 const rows = [
   ['detect, 1k values', 'outliers', 'detect', 2000],
   ['trivial function', 'trivial', 'noop', 20000],
 ].map(([label, moduleName, funcName, n]) => {
-  const inproc = perCall(`in-process ${label}`, process.execPath, (k) => ['--single-threaded', '-e', nodeScript(moduleName, funcName), String(k)], n);
-  const python = perCall(`plain Python ${label}`, VENV_PYTHON, (k) => ['-c', pythonScript(moduleName, funcName), String(k)], n);
+  const inproc = perCall(
+    `in-process ${label}`,
+    process.execPath,
+    (k) => ['--single-threaded', '-e', nodeScript(moduleName, funcName), String(k)],
+    n,
+  );
+  const python = perCall(
+    `plain Python ${label}`,
+    BUILD_PYTHON,
+    (k) => ['-c', pythonScript(moduleName, funcName), String(k)],
+    n,
+  );
   return { label, inproc, python };
 });
 
-console.log(`\nInstructions per call (valgrind callgrind; median of ${REPEATS} runs, range in brackets):\n`);
+console.log(
+  `\nInstructions per call (valgrind callgrind; median of ${REPEATS} runs, range in brackets):\n`,
+);
 console.log('| call | in-process | plain Python | in-process - Python | in-process / Python |');
 console.log('|------|-----------:|-------------:|--------------------:|--------------------:|');
 for (const { label, inproc, python } of rows) {
-  console.log(`| ${label} | ${fmt(inproc)} | ${fmt(python)} | ${Math.round(inproc.median - python.median)} | ${(inproc.median / python.median).toFixed(3)}x |`);
+  console.log(
+    `| ${label} | ${fmt(inproc)} | ${fmt(python)} | ${Math.round(inproc.median - python.median)} | ${(inproc.median / python.median).toFixed(3)}x |`,
+  );
 }

@@ -93,9 +93,13 @@ export function serveRequests(handlers) {
       chain = chain.then(async () => {
         const request = JSON.parse(line);
         try {
-          process.stdout.write(`${JSON.stringify({ ok: true, ...(await handlers[request.op](request)) })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ ok: true, ...(await handlers[request.op](request)) })}\n`,
+          );
         } catch (error) {
-          process.stdout.write(`${JSON.stringify({ ok: false, error: String(error?.stack ?? error) })}\n`);
+          process.stdout.write(
+            `${JSON.stringify({ ok: false, error: String(error?.stack ?? error) })}\n`,
+          );
         }
       });
     }

@@ -6,7 +6,6 @@ back to a JS array.
 """
 
 import numpy as np
-
 from outliers import detect as _detect
 
 

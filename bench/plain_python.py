@@ -18,7 +18,6 @@ sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "python"))
 
 import numpy as np  # noqa: E402
-
 from outliers import detect  # noqa: E402
 from trivial import noop  # noqa: E402
 
@@ -65,8 +64,14 @@ def main():
                 size = request["size"]
                 if size not in inputs:
                     inputs[size] = make_input(size)
-                answer = {"samples": measure(functions[request["mode"]], inputs[size],
-                                             request["budgetMs"], request["minSamples"])}
+                answer = {
+                    "samples": measure(
+                        functions[request["mode"]],
+                        inputs[size],
+                        request["budgetMs"],
+                        request["minSamples"],
+                    )
+                }
             else:
                 raise ValueError(f"unknown op {request['op']}")
             print(json.dumps({"ok": True, **answer}), flush=True)

@@ -11,13 +11,22 @@ import readline from 'node:readline';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { BUDGET_MS, MIN_SAMPLES_PER_ROUND, QUICK, ROUNDS, SIZES, roundsFor, summarize } from './measure.mjs';
+import {
+  BUDGET_MS,
+  MIN_SAMPLES_PER_ROUND,
+  QUICK,
+  ROUNDS,
+  SIZES,
+  roundsFor,
+  summarize,
+} from './measure.mjs';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
 const RESULTS_DIR = path.join(HERE, 'results');
-const VENV_PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+// The interpreter the addon was built against, so plain Python runs the same Python and numpy.
+const BUILD_PYTHON = require(path.join(ROOT, 'dist', 'index.js')).buildInfo().executable;
 
 const MODES = {
   inproc: 'in-process detect',
@@ -51,12 +60,18 @@ class Family {
     this.stderr = '';
     this.child = spawn(command, args, { cwd: ROOT, env: { ...process.env, ...env } });
     this.exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.stderr.setEncoding('utf8').on('data', (d) => (this.stderr = (this.stderr + d).slice(-4000)));
-    this.child.on('error', (error) => this.pending.splice(0).forEach(({ reject }) => reject(error)));
+    this.child.stderr
+      .setEncoding('utf8')
+      .on('data', (d) => (this.stderr = (this.stderr + d).slice(-4000)));
+    this.child.on('error', (error) =>
+      this.pending.splice(0).forEach(({ reject }) => reject(error)),
+    );
     this.child.once('exit', (code) =>
-      this.pending.splice(0).forEach(({ reject }) =>
-        reject(new Error(`${name} exited with code ${code}:\n${this.stderr}`)),
-      ),
+      this.pending
+        .splice(0)
+        .forEach(({ reject }) =>
+          reject(new Error(`${name} exited with code ${code}:\n${this.stderr}`)),
+        ),
     );
     readline.createInterface({ input: this.child.stdout }).on('line', (line) => {
       const answer = JSON.parse(line);
@@ -88,7 +103,11 @@ const us = (v) =>
   v >= 1e5 ? v.toExponential(2) : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2);
 const perSecond = (v) => {
   const n = 1e6 / v;
-  return n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}k` : n.toFixed(1);
+  return n >= 1e6
+    ? `${(n / 1e6).toFixed(2)}M`
+    : n >= 1e3
+      ? `${(n / 1e3).toFixed(1)}k`
+      : n.toFixed(1);
 };
 /**
  * a / b, paired by round: the median over rounds of (a's median / b's median in that round).
@@ -99,14 +118,17 @@ function ratio(a, b) {
   const rounds = a.roundMediansUs.map((m, r) => m / b.roundMediansUs[r]).filter(Number.isFinite);
   return rounds.length ? summarize(rounds).medianUs : undefined;
 }
-const fmtRatio = (r) => (r === undefined ? '–' : r >= 100 ? `${r.toFixed(0)}x` : `${r.toFixed(2)}x`);
+const fmtRatio = (r) =>
+  r === undefined ? '–' : r >= 100 ? `${r.toFixed(0)}x` : `${r.toFixed(2)}x`;
 
 function table(headers, rows) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cols) => `| ${cols.map((c, i) => String(c).padEnd(widths[i])).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join(
-    '\n',
-  );
+  return [
+    line(headers),
+    `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
+    ...rows.map(line),
+  ].join('\n');
 }
 
 // ---- the SVG chart --------------------------------------------------------------------------
@@ -136,22 +158,38 @@ function chart(find) {
   for (let d = yMin; d <= yMax; d++) {
     out.push(`<line x1="${L}" x2="${W - R}" y1="${y(10 ** d)}" y2="${y(10 ** d)}" stroke="#ddd"/>`);
     const v = 10 ** d;
-    const tick = v < 1 ? `${v.toPrecision(1)} µs` : v < 1e3 ? `${v} µs` : v < 1e6 ? `${v / 1e3} ms` : `${v / 1e6} s`;
+    const tick =
+      v < 1
+        ? `${v.toPrecision(1)} µs`
+        : v < 1e3
+          ? `${v} µs`
+          : v < 1e6
+            ? `${v / 1e3} ms`
+            : `${v / 1e6} s`;
     out.push(`<text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${tick}</text>`);
   }
   for (const s of sizes) {
     out.push(`<line x1="${x(s)}" x2="${x(s)}" y1="${T}" y2="${H - B}" stroke="#eee"/>`);
     out.push(`<text x="${x(s)}" y="${H - B + 16}" text-anchor="middle">${sizeLabel(s)}</text>`);
   }
-  out.push(`<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">input size (values, log)</text>`);
-  out.push(`<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">median time per call (log)</text>`);
+  out.push(
+    `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">input size (values, log)</text>`,
+  );
+  out.push(
+    `<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">median time per call (log)</text>`,
+  );
   series.forEach(([mode, color, dash], i) => {
     const points = sizes.map((s) => [s, find(mode, s)?.medianUs]).filter(([, v]) => v);
     if (points.length === 0) return;
-    out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}" points="${points.map(([s, v]) => `${x(s).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`);
-    for (const [s, v] of points) out.push(`<circle cx="${x(s).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color}"/>`);
+    out.push(
+      `<polyline fill="none" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}" points="${points.map(([s, v]) => `${x(s).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`,
+    );
+    for (const [s, v] of points)
+      out.push(`<circle cx="${x(s).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color}"/>`);
     const ly = T + 14 + i * 20;
-    out.push(`<line x1="${W - R + 16}" x2="${W - R + 46}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}"/>`);
+    out.push(
+      `<line x1="${W - R + 16}" x2="${W - R + 46}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}"/>`,
+    );
     out.push(`<text x="${W - R + 52}" y="${ly}">${MODES[mode]}</text>`);
   });
   out.push('</svg>');
@@ -189,20 +227,54 @@ async function main() {
     const nonEmpty = (s) => s > 0;
     // Which modes each process measures, at which sizes.
     const plan = [
-      [new Family('in-process', process.execPath, [child, 'inproc']),
-        [['inproc_trivial', any], ['inproc', nonEmpty], ['async', nonEmpty]]],
-      [new Family('in-process, malloc tuning off', process.execPath, [child, 'inproc'], { PY_OUTLIERS_MALLOC_TUNING: '0' }),
-        [['inproc_notune', big]]],
-      [new Family('gRPC client', process.execPath, [child, 'grpc', JSON.stringify({ detectAddress: detectServer.address, trivialAddress: trivialServer.address })]),
-        [['grpc_trivial', any], ['grpc', nonEmpty]]],
-      [new Family('node-calls-python', process.execPath, [child, 'ncp']),
-        [['ncp_trivial', any], ['ncp', nonEmpty]]],
+      [
+        new Family('in-process', process.execPath, [child, 'inproc']),
+        [
+          ['inproc_trivial', any],
+          ['inproc', nonEmpty],
+          ['async', nonEmpty],
+        ],
+      ],
+      [
+        new Family('in-process, malloc tuning off', process.execPath, [child, 'inproc'], {
+          PY_OUTLIERS_MALLOC_TUNING: '0',
+        }),
+        [['inproc_notune', big]],
+      ],
+      [
+        new Family('gRPC client', process.execPath, [
+          child,
+          'grpc',
+          JSON.stringify({
+            detectAddress: detectServer.address,
+            trivialAddress: trivialServer.address,
+          }),
+        ]),
+        [
+          ['grpc_trivial', any],
+          ['grpc', nonEmpty],
+        ],
+      ],
+      [
+        new Family('node-calls-python', process.execPath, [child, 'ncp']),
+        [
+          ['ncp_trivial', any],
+          ['ncp', nonEmpty],
+        ],
+      ],
       // The floor runs with the allocator thresholds the addon sets (NOTES.md item 20): with
       // glibc's defaults plain Python pays the same page-fault churn, and is no floor.
-      [new Family('plain Python', VENV_PYTHON, [plainPython], { GLIBC_TUNABLES: tuned }),
-        [['python_trivial', any], ['python', nonEmpty]]],
-      [new Family('plain Python, default malloc', VENV_PYTHON, [plainPython, '_default_malloc']),
-        [['python_default_malloc', big]]],
+      [
+        new Family('plain Python', BUILD_PYTHON, [plainPython], { GLIBC_TUNABLES: tuned }),
+        [
+          ['python_trivial', any],
+          ['python', nonEmpty],
+        ],
+      ],
+      [
+        new Family('plain Python, default malloc', BUILD_PYTHON, [plainPython, '_default_malloc']),
+        [['python_default_malloc', big]],
+      ],
     ];
     families.push(...plan.map(([family]) => family));
     const available = [];
@@ -224,7 +296,11 @@ async function main() {
           const [family, mode] = cells[(i + round) % cells.length];
           showProgress(`size ${sizeLabel(size)}, round ${round + 1}/${rounds}: ${MODES[mode]}`);
           const answer = await family.request({
-            op: 'measure', mode, size, budgetMs: BUDGET_MS / rounds, minSamples: MIN_SAMPLES_PER_ROUND,
+            op: 'measure',
+            mode,
+            size,
+            budgetMs: BUDGET_MS / rounds,
+            minSamples: MIN_SAMPLES_PER_ROUND,
           });
           samples.get(mode).push(...answer.samples);
           perRound.get(mode)[round] = summarize(answer.samples).medianUs;
@@ -273,7 +349,15 @@ function report(all, extra) {
   for (const size of SIZES) {
     for (const mode of Object.keys(MODES)) {
       const r = find(mode, size);
-      if (r) latencyRows.push([sizeLabel(size), MODES[mode], us(r.medianUs), perSecond(r.medianUs), `${us(r.minUs)}–${us(r.maxUs)}`, r.samples]);
+      if (r)
+        latencyRows.push([
+          sizeLabel(size),
+          MODES[mode],
+          us(r.medianUs),
+          perSecond(r.medianUs),
+          `${us(r.minUs)}–${us(r.maxUs)}`,
+          r.samples,
+        ]);
     }
   }
   const ratioRows = SIZES.map((size) => {
@@ -299,39 +383,91 @@ function report(all, extra) {
     .filter(([, r]) => r !== undefined);
   const asyncStream = extra.eventLoop?.find((e) => e.label.startsWith('detectAsync'));
   const targets = [
-    [`in-process call overhead < 1 µs at every size`, overheadMax < 1, `${us(overheadMin)}–${us(overheadMax)} µs`],
-    [`... and the same at every size (zero copy): trivial call on ${sizeLabel(extra.zeroCopy.bigSize)} / on 1 value, paired, < 1.2`, extra.zeroCopy.ratio < 1.2, `${extra.zeroCopy.ratio.toFixed(2)}x`],
+    [
+      `in-process call overhead < 1 µs at every size`,
+      overheadMax < 1,
+      `${us(overheadMin)}–${us(overheadMax)} µs`,
+    ],
+    [
+      `... and the same at every size (zero copy): trivial call on ${sizeLabel(extra.zeroCopy.bigSize)} / on 1 value, paired, < 1.2`,
+      extra.zeroCopy.ratio < 1.2,
+      `${extra.zeroCopy.ratio.toFixed(2)}x`,
+    ],
     [`gRPC / in-process call overhead >= 1000x`, grpcOverhead >= 1000, fmtRatio(grpcOverhead)],
     [`gRPC / in-process end to end at 1k >= 40x`, endToEnd1k >= 40, fmtRatio(endToEnd1k)],
-    ...vsPython.map(([s, r]) => [`in-process / plain Python at ${sizeLabel(s)} <= 1.10`, r <= 1.1, fmtRatio(r)]),
+    ...vsPython.map(([s, r]) => [
+      `in-process / plain Python at ${sizeLabel(s)} <= 1.10`,
+      r <= 1.1,
+      fmtRatio(r),
+    ]),
   ];
   if (asyncStream) {
-    targets.push([`event-loop p99 under a detectAsync stream on 1M < 2 ms`, asyncStream.p99Ms < 2, `${asyncStream.p99Ms.toFixed(2)} ms`]);
+    targets.push([
+      `event-loop p99 under a detectAsync stream on 1M < 2 ms`,
+      asyncStream.p99Ms < 2,
+      `${asyncStream.p99Ms.toFixed(2)} ms`,
+    ]);
   }
   if (extra.throughput) {
-    targets.push([`detectAsync throughput at 1k, 64 in flight >= 80% of sync`, extra.throughput.ratio >= 0.8, `${(extra.throughput.ratio * 100).toFixed(0)}%`]);
+    targets.push([
+      `detectAsync throughput at 1k, 64 in flight >= 80% of sync`,
+      extra.throughput.ratio >= 0.8,
+      `${(extra.throughput.ratio * 100).toFixed(0)}%`,
+    ]);
   }
 
   const sections = [];
-  sections.push(`Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; Node ${machine.node}, Python ${machine.python}, numpy ${machine.numpy}; malloc tuning ${machine.mallocTuning ? 'on' : 'off'}${QUICK ? '; QUICK run (BENCH_QUICK=1): few samples, not for quoting' : ''}.`);
-  sections.push(`Latency per call: median of all samples from ${ROUNDS} interleaved rounds (10M: ${roundsFor(1e7)}) (a sample is a ~1 ms batch mean for fast calls). 0* = call overhead: a trivial function on a 1-value input (an empty input never reaches Python).\n\n${table(['size', 'mode', 'median µs', 'calls/s', 'min–max µs', 'samples'], latencyRows)}`);
-  sections.push('Plain Python runs with the same malloc thresholds as the addon (the floor: the cost of the work itself); "default malloc" shows what glibc\'s defaults cost it.');
-  sections.push(`Ratios, paired by round (the median over the rounds (${ROUNDS}, 10M: ${roundsFor(1e7)}) of the ratio of the two medians in that round, which cancels the machine's drift; > 1 means the first is slower):\n\n${table(['size', 'gRPC / in-process', 'gRPC / in-process, call overhead', 'in-process / plain Python', 'node-calls-python / in-process', 'malloc tuning off / on'], ratioRows)}`);
+  sections.push(
+    `Machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; Node ${machine.node}, Python ${machine.python}, numpy ${machine.numpy}; malloc tuning ${machine.mallocTuning ? 'on' : 'off'}${QUICK ? '; QUICK run (BENCH_QUICK=1): few samples, not for quoting' : ''}.`,
+  );
+  sections.push(
+    `Latency per call: median of all samples from ${ROUNDS} interleaved rounds (10M: ${roundsFor(1e7)}) (a sample is a ~1 ms batch mean for fast calls). 0* = call overhead: a trivial function on a 1-value input (an empty input never reaches Python).\n\n${table(['size', 'mode', 'median µs', 'calls/s', 'min–max µs', 'samples'], latencyRows)}`,
+  );
+  sections.push(
+    'Plain Python runs with the same malloc thresholds as the addon (the floor: the cost of the work itself); "default malloc" shows what glibc\'s defaults cost it.',
+  );
+  sections.push(
+    `Ratios, paired by round (the median over the rounds (${ROUNDS}, 10M: ${roundsFor(1e7)}) of the ratio of the two medians in that round, which cancels the machine's drift; > 1 means the first is slower):\n\n${table(['size', 'gRPC / in-process', 'gRPC / in-process, call overhead', 'in-process / plain Python', 'node-calls-python / in-process', 'malloc tuning off / on'], ratioRows)}`,
+  );
   if (extra.eventLoop) {
-    sections.push(`Event-loop delay while calls run (monitorEventLoopDelay, 1 ms resolution):\n\n${table(['stream', 'calls', 'p50 ms', 'p99 ms', 'max ms'], extra.eventLoop.map((e) => [e.label, e.calls, e.p50Ms.toFixed(2), e.p99Ms.toFixed(2), e.maxMs.toFixed(2)]))}`);
+    sections.push(
+      `Event-loop delay while calls run (monitorEventLoopDelay, 1 ms resolution):\n\n${table(
+        ['stream', 'calls', 'p50 ms', 'p99 ms', 'max ms'],
+        extra.eventLoop.map((e) => [
+          e.label,
+          e.calls,
+          e.p50Ms.toFixed(2),
+          e.p99Ms.toFixed(2),
+          e.maxMs.toFixed(2),
+        ]),
+      )}`,
+    );
   }
   if (extra.throughput) {
     const t = extra.throughput;
-    sections.push(`Throughput at 1k values (medians of ${t.rounds} alternating rounds): sync detect ${perSecond(1e6 / t.syncPerSecond)}/s back to back; detectAsync with ${t.inFlight} in flight ${perSecond(1e6 / t.asyncPerSecond)}/s (${(t.ratio * 100).toFixed(0)}% of sync).`);
+    sections.push(
+      `Throughput at 1k values (medians of ${t.rounds} alternating rounds): sync detect ${perSecond(1e6 / t.syncPerSecond)}/s back to back; detectAsync with ${t.inFlight} in flight ${perSecond(1e6 / t.asyncPerSecond)}/s (${(t.ratio * 100).toFixed(0)}% of sync).`,
+    );
   }
   for (const skipped of extra.skipped ?? []) sections.push(`Skipped: ${skipped}.`);
-  sections.push(`Targets:\n\n${table(['target', 'met', 'this run'], targets.map(([t, ok, v]) => [t, ok ? 'yes' : 'NO', v]))}`);
+  sections.push(
+    `Targets:\n\n${table(
+      ['target', 'met', 'this run'],
+      targets.map(([t, ok, v]) => [t, ok ? 'yes' : 'NO', v]),
+    )}`,
+  );
 
   const text = sections.join('\n\n');
   console.log(`\n${text}\n`);
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
-  fs.writeFileSync(path.join(RESULTS_DIR, 'results.json'), `${JSON.stringify({ machine, results: all, ...extra, targets }, null, 2)}\n`);
-  fs.writeFileSync(path.join(RESULTS_DIR, 'results.md'), `# py-outliers benchmark\n\n${text}\n\n![latency](latency.svg)\n`);
+  fs.writeFileSync(
+    path.join(RESULTS_DIR, 'results.json'),
+    `${JSON.stringify({ machine, results: all, ...extra, targets }, null, 2)}\n`,
+  );
+  fs.writeFileSync(
+    path.join(RESULTS_DIR, 'results.md'),
+    `# py-outliers benchmark\n\n${text}\n\n![latency](latency.svg)\n`,
+  );
   fs.writeFileSync(path.join(RESULTS_DIR, 'latency.svg'), chart(find));
   console.log(`Written: ${path.relative(ROOT, RESULTS_DIR)}/results.{json,md}, latency.svg`);
 }

@@ -82,8 +82,21 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
   }
   const NativeRuntimeFacts& facts = RuntimeFacts();
   out.Set("libpython", facts.libpython);
-  out.Set("buildPythonVersion", facts.build_version);
+  out.Set("buildExecutable", PY_OUTLIERS_EXECUTABLE);
+  out.Set("buildPythonVersion", PY_OUTLIERS_BUILD_VERSION);
+  out.Set("buildNumpyVersion", PY_OUTLIERS_BUILD_NUMPY);
   out.Set("mallocTuning", facts.malloc_tuning);
+  return out;
+}
+
+// buildInfo: what the addon was compiled against (binding.gyp's defines, from
+// native/python_config.js). Constant, and readable without starting Python.
+Napi::Object BuildInfo(Napi::Env env) {
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("executable", PY_OUTLIERS_EXECUTABLE);
+  out.Set("pythonVersion", PY_OUTLIERS_BUILD_VERSION);
+  out.Set("numpyVersion", PY_OUTLIERS_BUILD_NUMPY);
+  out.Freeze();
   return out;
 }
 
@@ -96,6 +109,7 @@ static Napi::Object InitPyOutliers(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData(env));
   exports.Set("start", Napi::Function::New(env, Start, "start"));
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
+  exports.Set("buildInfo", BuildInfo(env));
   exports.Set("Outliers", Outliers::Define(env));
   return exports;
 }

@@ -50,8 +50,7 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
   void Deliver(std::unique_ptr<Completion> completion) {
     std::lock_guard<std::mutex> lock(mutex_);
     if (!alive_) return;
-    if (napi_call_threadsafe_function(tsfn_, completion.get(), napi_tsfn_nonblocking) ==
-        napi_ok) {
+    if (napi_call_threadsafe_function(tsfn_, completion.get(), napi_tsfn_nonblocking) == napi_ok) {
       completion.release();  // now owned by the queue; CallJs takes it back
     }
   }
@@ -140,8 +139,8 @@ namespace {
 
 class DetectJob : public PythonJob {
  public:
-  DetectJob(std::shared_ptr<Detector> detector, std::shared_ptr<AsyncChannel> channel,
-            uint64_t id, BufferPin pin, const double* data, size_t length)
+  DetectJob(std::shared_ptr<Detector> detector, std::shared_ptr<AsyncChannel> channel, uint64_t id,
+            BufferPin pin, const double* data, size_t length)
       : detector_(std::move(detector)),
         channel_(std::move(channel)),
         pin_(std::move(pin)),

@@ -4,6 +4,15 @@
 // file-local static (no PY_ARRAY_UNIQUE_SYMBOL sharing across files).
 #include <numpy/arrayobject.h>
 
+// The headers the compiler found must be the build interpreter's own numpy (python_config.js
+// reads its _numpyconfig.h): another numpy's headers on the include path (Debian puts a link
+// to its python3-numpy headers inside Python's include dir) would compile against the wrong
+// ABI and fail only at run time with "_ARRAY_API not found" (NOTES.md item 25).
+static_assert(NPY_ABI_VERSION == PY_OUTLIERS_NUMPY_ABI_VERSION &&
+                  NPY_API_VERSION == PY_OUTLIERS_NUMPY_API_VERSION,
+              "py-outliers: the numpy headers on the include path are not those of the build "
+              "interpreter's numpy; see native/python_config.js");
+
 #include <limits>
 #include <new>
 
@@ -68,9 +77,7 @@ bool InputView::Create(const double* data, size_t length, BufferPin pin) {
   return true;
 }
 
-bool InputView::HasPin() const {
-  return !reinterpret_cast<PinObject*>(base_.get())->pin.empty();
-}
+bool InputView::HasPin() const { return !reinterpret_cast<PinObject*>(base_.get())->pin.empty(); }
 
 void InputView::SetPin(BufferPin pin) {
   reinterpret_cast<PinObject*>(base_.get())->pin = std::move(pin);
@@ -116,8 +123,7 @@ ResultStatus IndexResult::Check(PyObject* result, size_t input_length, std::stri
     PyRef dtype = PyRef::Steal(PyObject_Str(reinterpret_cast<PyObject*>(PyArray_DESCR(array))));
     const char* name = dtype ? PyUnicode_AsUTF8(dtype.get()) : nullptr;
     if (name == nullptr) PyErr_Clear();
-    *why = "expected integer indices, got " + TypeName(result) + " of dtype " +
-           (name ? name : "?");
+    *why = "expected integer indices, got " + TypeName(result) + " of dtype " + (name ? name : "?");
     return ResultStatus::kInvalid;
   }
   if (static_cast<size_t>(size) > input_length) {

@@ -32,15 +32,14 @@ Outliers::Outliers(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Outliers>(
   PyRef path_list = PyRef::Steal(PyList_New(0));
   if (!path_list) throw MakePythonError(env, TakePythonError());
   for (uint32_t i = 0; i < paths.Length(); i++) {
-    PyRef path = PyRef::Steal(PyUnicode_FromString(
-        paths.Get(i).As<Napi::String>().Utf8Value().c_str()));
+    PyRef path =
+        PyRef::Steal(PyUnicode_FromString(paths.Get(i).As<Napi::String>().Utf8Value().c_str()));
     if (!path || PyList_Append(path_list.get(), path.get()) < 0) {
       throw MakePythonError(env, TakePythonError());
     }
   }
-  PyRef func = PyRef::Steal(PyObject_CallMethod(RuntimeHelper(), "load", "ssO",
-                                                module_name.c_str(), func_name.c_str(),
-                                                path_list.get()));
+  PyRef func = PyRef::Steal(PyObject_CallMethod(RuntimeHelper(), "load", "ssO", module_name.c_str(),
+                                                func_name.c_str(), path_list.get()));
   if (!func) throw MakePythonError(env, TakePythonError());
   if (!PyCallable_Check(func.get())) {
     throw Napi::TypeError::New(env, module_name + "." + func_name + " is not callable (it is " +

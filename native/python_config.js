@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Build-time helper for binding.gyp: chooses the Python interpreter the addon is built
-// against and prints the compiler/linker settings taken from that very interpreter.
+// Build-time helper for binding.gyp and native/install.js: chooses the Python interpreter the
+// addon is built against, checks that it can be built against, and prints the compiler and
+// linker settings taken from that very interpreter.
 //
 // Why a script: the addon must be compiled, linked and later run against one and the same
 // interpreter (NOTES.md item 3), so every path comes from asking it, never from hard-coded
@@ -9,7 +10,8 @@
 //   2. <package>/.venv/bin/python, when it exists (what `make` creates)
 //   3. python3 on PATH
 //
-// Usage: node native/python_config.js <include-dirs|libraries|ldflags|defines|json>
+// Usage: node native/python_config.js <check|include-dirs|libraries|ldflags|defines|json>
+// `check` prints nothing and exits 0 when the build can go ahead, else says what to install.
 'use strict';
 
 const { execFileSync } = require('node:child_process');
@@ -21,21 +23,23 @@ import json, sys, sysconfig
 try:
     import numpy
     numpy_include = numpy.get_include()
+    numpy_version = numpy.__version__
 except ImportError:
-    numpy_include = None
+    numpy_include = numpy_version = None
 cfg = sysconfig.get_config_vars()
 print(json.dumps({
     "executable": sys.executable,
     "version": "%d.%d" % sys.version_info[:2],
-    "hexversion": sys.hexversion,
     "include": sysconfig.get_paths()["include"],
     "libdir": cfg.get("LIBDIR"),
     "ldlibrary": cfg.get("LDLIBRARY"),
     "shared": bool(cfg.get("Py_ENABLE_SHARED")),
-    "abiflags": getattr(sys, "abiflags", ""),
     "numpy_include": numpy_include,
+    "numpy_version": numpy_version,
 }))
 `;
+
+class BuildError extends Error {}
 
 function chooseInterpreter() {
   const fromEnv = process.env.PY_OUTLIERS_PYTHON;
@@ -45,70 +49,126 @@ function chooseInterpreter() {
   return 'python3';
 }
 
-function fail(message) {
-  process.stderr.write(`py-outliers build: ${message}\n`);
-  process.exit(1);
-}
+const CHOOSE_ANOTHER =
+  "Or build against another interpreter (a venv's bin/python works): " +
+  'PY_OUTLIERS_PYTHON=/path/to/python npm rebuild py-outliers';
 
-function probe() {
-  const interpreter = chooseInterpreter();
+function probe(interpreter) {
   let out;
   try {
-    out = execFileSync(interpreter, ['-c', PROBE], { encoding: 'utf8' });
+    out = execFileSync(interpreter, ['-c', PROBE], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
   } catch (err) {
-    fail(`cannot run the Python interpreter '${interpreter}': ${err.message}`);
+    throw new BuildError(
+      `cannot run the Python interpreter '${interpreter}' (${err.code ?? err.message.split('\n')[0]}).\n` +
+        'Install CPython 3.9 or later with numpy, or name one with PY_OUTLIERS_PYTHON=/path/to/python.',
+    );
   }
-  const info = JSON.parse(out);
-  if (!info.shared) {
-    fail(
-      `'${info.executable}' was built without a shared libpython (--enable-shared); ` +
-        'embedding needs libpython as a shared library.',
+  return JSON.parse(out);
+}
+
+// The two numbers numpy's headers identify themselves by (numpy/_numpyconfig.h).
+function numpyHeaderVersions(numpyInclude) {
+  const file = path.join(numpyInclude, 'numpy', '_numpyconfig.h');
+  const text = fs.readFileSync(file, 'utf8');
+  const read = (name) => {
+    const match = new RegExp(`#define\\s+${name}\\s+(0x[0-9a-fA-F]+)`).exec(text);
+    if (!match) throw new BuildError(`cannot read ${name} from ${file}`);
+    return match[1];
+  };
+  return { abi: read('NPY_ABI_VERSION'), api: read('NPY_API_VERSION') };
+}
+
+// Everything the build needs from the interpreter, each missing piece named with its fix.
+function check(info) {
+  const exe = info.executable;
+  const py = `Python ${info.version}`;
+  if (!fs.existsSync(path.join(info.include, 'Python.h'))) {
+    throw new BuildError(
+      `${py}'s C headers are missing: no Python.h in ${info.include} (interpreter '${exe}').\n` +
+        `Install them: Debian/Ubuntu: apt-get install python${info.version}-dev (or python3-dev); ` +
+        `Fedora/RHEL: dnf install python${info.version}-devel (or python3-devel).\n${CHOOSE_ANOTHER}`,
+    );
+  }
+  const libpython = path.join(info.libdir ?? '', info.ldlibrary ?? '');
+  if (!info.shared || !/\.so/.test(info.ldlibrary ?? '') || !fs.existsSync(libpython)) {
+    throw new BuildError(
+      `${py} has no shared libpython (${info.shared ? `${libpython} is missing` : `'${exe}' was built without --enable-shared`}); ` +
+        'embedding CPython needs it.\n' +
+        `Debian/Ubuntu: apt-get install libpython${info.version}-dev; Fedora/RHEL: dnf install python${info.version}-devel; ` +
+        `pyenv: PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install ${info.version}.\n${CHOOSE_ANOTHER}`,
     );
   }
   if (!info.numpy_include) {
-    fail(`numpy is not installed for '${info.executable}'. Install it, or run 'make build'.`);
+    throw new BuildError(
+      `numpy is not installed for the Python interpreter '${exe}' (${py}).\n` +
+        `Install it: '${exe}' -m pip install numpy\n${CHOOSE_ANOTHER}`,
+    );
   }
-  return info;
+  return { ...info, numpy_headers: numpyHeaderVersions(info.numpy_include) };
 }
 
 function shellQuote(word) {
   return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
-function main() {
-  const what = process.argv[2];
-  const info = probe();
+/** The build settings, or a BuildError that says what to install. */
+function configure() {
+  return check(probe(chooseInterpreter()));
+}
+
+function print(what, info) {
   // libpython3.11.so -> link name python3.11 (abiflags included where the build has them).
   const libName = info.ldlibrary.replace(/^lib/, '').replace(/\.so.*$/, '');
   switch (what) {
+    case 'check':
+      return;
     case 'include-dirs':
-      console.log([info.include, info.numpy_include].join(' '));
-      break;
+      // numpy's own headers first: Debian's python3-numpy puts a `numpy` link (its own,
+      // older headers) inside Python's include dir, which would otherwise win (NOTES.md 25).
+      console.log([info.numpy_include, info.include].join(' '));
+      return;
     case 'libraries':
       console.log(`-L${info.libdir} -l${libName}`);
-      break;
+      return;
     case 'ldflags':
       // rpath: the addon finds the same libpython at run time without LD_LIBRARY_PATH.
       console.log(`-Wl,-rpath,${info.libdir}`);
-      break;
+      return;
     case 'defines':
       // gyp splits this output like a shell would, so each define is shell-quoted to keep
-      // the C string literal's double quotes.
+      // the C string literals' double quotes. The numpy header versions are checked against
+      // the headers the compiler really includes (native/numpy_view.cc).
       console.log(
         [
           `PY_OUTLIERS_EXECUTABLE=${JSON.stringify(info.executable)}`,
           `PY_OUTLIERS_BUILD_VERSION=${JSON.stringify(info.version)}`,
+          `PY_OUTLIERS_BUILD_NUMPY=${JSON.stringify(info.numpy_version)}`,
+          `PY_OUTLIERS_NUMPY_ABI_VERSION=${info.numpy_headers.abi}`,
+          `PY_OUTLIERS_NUMPY_API_VERSION=${info.numpy_headers.api}`,
         ]
           .map(shellQuote)
           .join(' '),
       );
-      break;
+      return;
     case 'json':
       console.log(JSON.stringify(info, null, 2));
-      break;
+      return;
     default:
-      fail(`unknown query '${what}'`);
+      throw new BuildError(`unknown query '${what}'`);
   }
 }
 
-main();
+if (require.main === module) {
+  try {
+    print(process.argv[2], configure());
+  } catch (err) {
+    if (!(err instanceof BuildError)) throw err;
+    process.stderr.write(`py-outliers build: ${err.message}\n`);
+    process.exit(1);
+  }
+}
+
+module.exports = { configure, BuildError };

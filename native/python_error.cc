@@ -40,9 +40,9 @@ PythonErrorInfo TakePythonError() {
 
   PythonErrorInfo info;
   if (type && PyType_Check(type.get())) {
-    info.type = StrOr(PyRef::Steal(PyType_GetName(reinterpret_cast<PyTypeObject*>(type.get())))
-                          .get(),
-                      "Exception");
+    info.type =
+        StrOr(PyRef::Steal(PyType_GetName(reinterpret_cast<PyTypeObject*>(type.get()))).get(),
+              "Exception");
   } else {
     info.type = "Exception";
   }
@@ -74,8 +74,7 @@ Napi::Error MakeClosedError(Napi::Env env) {
 }
 
 Napi::Error MakeResultError(Napi::Env env, const std::string& why) {
-  Napi::Object error =
-      AddonData::Of(env)->result_error.New({Napi::String::New(env, why)});
+  Napi::Object error = AddonData::Of(env)->result_error.New({Napi::String::New(env, why)});
   return Napi::Error(env, error);
 }
 

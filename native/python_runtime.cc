@@ -73,6 +73,18 @@ std::string PythonFailure(const char* what) {
   return std::string(what) + ": " + error.traceback;
 }
 
+// Why numpy's C-API could not be loaded, with the fix: install numpy, or rebuild against the
+// numpy that is there (a build against numpy 1.x cannot load numpy 2.x, nor the reverse).
+std::string NumpyFailure() {
+  PythonErrorInfo error = TakePythonError();
+  PyRef advice = PyRef::Steal(PyObject_CallMethod(runtime_helper, "numpy_failure", "ss",
+                                                  PY_OUTLIERS_BUILD_NUMPY,
+                                                  (error.type + ": " + error.message).c_str()));
+  const char* text = advice ? PyUnicode_AsUTF8(advice.get()) : nullptr;
+  if (text == nullptr) return "cannot import numpy: " + TakePythonError().traceback;
+  return text;
+}
+
 // Item 4: the headers and the library could disagree (LD_LIBRARY_PATH, a moved interpreter).
 std::string CheckLibraryVersion() {
   int major = 0, minor = 0;
@@ -86,7 +98,6 @@ std::string CheckLibraryVersion() {
 
 // Runs on the Python thread. On success returns "" with the GIL held by that thread.
 std::string Initialize(const std::string& package_python_dir) {
-  facts.build_version = PY_OUTLIERS_BUILD_VERSION;
   std::string error = CheckLibraryVersion();
   if (error.empty()) error = PromoteLibpython();
   if (!error.empty()) return error;
@@ -120,7 +131,7 @@ std::string Initialize(const std::string& package_python_dir) {
   // Never Py_ExitStatusException: it would exit() the Node process.
   if (PyStatus_Exception(status)) return StatusError("Python initialization failed", status);
 
-  if (!ImportNumpyApi()) return PythonFailure("cannot import numpy");
+  // The traceback formatter first, so that every failure below is reported in full.
   if (!LoadTracebackFormatter()) return PythonFailure("cannot import traceback");
   PyObject* sys_path = PySys_GetObject("path");  // borrowed
   PyRef dir = PyRef::Steal(PyUnicode_FromString(package_python_dir.c_str()));
@@ -129,9 +140,12 @@ std::string Initialize(const std::string& package_python_dir) {
   }
   runtime_helper = PyImport_ImportModule("py_outliers_runtime");
   if (runtime_helper == nullptr) return PythonFailure("cannot import py_outliers_runtime");
+  // Item 26: the interpreter and venv are checked before numpy is imported, because a venv of
+  // another Python version fails that import ("No module named 'numpy'") for the wrong reason.
   PyRef checked = PyRef::Steal(
       PyObject_CallMethod(runtime_helper, "check_environment", "s", PY_OUTLIERS_BUILD_VERSION));
-  if (!checked) return PythonFailure("unsuitable Python environment");
+  if (!checked) return TakePythonError().message;
+  if (!ImportNumpyApi()) return NumpyFailure();
   return "";
 }
 

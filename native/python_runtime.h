@@ -26,9 +26,8 @@ PyObject* RuntimeHelper();
 
 // Facts about the running interpreter that only the C side knows.
 struct NativeRuntimeFacts {
-  std::string libpython;      // the libpython the addon loaded
-  std::string build_version;  // major.minor the addon was compiled against
-  bool malloc_tuning;         // whether glibc's malloc thresholds were raised (item 20)
+  std::string libpython;  // the libpython the addon loaded
+  bool malloc_tuning;     // whether glibc's malloc thresholds were raised (item 20)
 };
 const NativeRuntimeFacts& RuntimeFacts();
 

@@ -37,8 +37,13 @@ def generate_stubs():
 
     os.makedirs(GENERATED, exist_ok=True)
     status = protoc.main(
-        ["protoc", f"-I{HERE}", f"--python_out={GENERATED}", f"--grpc_python_out={GENERATED}",
-         os.path.join(HERE, "detect.proto")]
+        [
+            "protoc",
+            f"-I{HERE}",
+            f"--python_out={GENERATED}",
+            f"--grpc_python_out={GENERATED}",
+            os.path.join(HERE, "detect.proto"),
+        ]
     )
     if status != 0:
         raise SystemExit(f"cannot generate the gRPC stubs (protoc exit {status})")
@@ -78,9 +83,13 @@ def to_indices(result, length):
     if array.size == 0 and not was_array:
         return array.astype(np.int64)
     if array.dtype == np.bool_:
-        raise InvalidResult("got a boolean array; return indices (np.flatnonzero(mask)), not a mask")
+        raise InvalidResult(
+            "got a boolean array; return indices (np.flatnonzero(mask)), not a mask"
+        )
     if not np.issubdtype(array.dtype, np.integer):
-        raise InvalidResult(f"expected integer indices, got {type(result).__name__} of dtype {array.dtype}")
+        raise InvalidResult(
+            f"expected integer indices, got {type(result).__name__} of dtype {array.dtype}"
+        )
     if array.size > length:
         raise InvalidResult(f"returned {array.size} indices for {length} input values")
     indices = array.astype(np.int64, copy=False)

@@ -12,7 +12,7 @@ import sys
 
 def check_environment(build_version: str) -> None:
     """Refuse to run where the interpreter is not the one the addon was built against."""
-    running = "%d.%d" % sys.version_info[:2]
+    running = "{}.{}".format(*sys.version_info[:2])
     if running != build_version:
         raise RuntimeError(
             f"py-outliers was built against Python {build_version} but Python {running} "
@@ -34,6 +34,24 @@ def check_environment(build_version: str) -> None:
             f"the virtualenv {venv} was made with Python {made_with}, but py-outliers was "
             f"built against Python {build_version}; recreate the venv or rebuild the addon"
         )
+
+
+def numpy_failure(build_numpy: str, error: str) -> str:
+    """Why numpy's C-API could not be loaded into the addon, and what to do about it."""
+    try:
+        import numpy
+    except ImportError as exc:
+        return (
+            f"cannot import numpy in the Python interpreter '{sys.executable}' ({exc}). "
+            f"Install it: '{sys.executable}' -m pip install numpy; or set PY_OUTLIERS_PYTHON "
+            "to an interpreter (a venv's bin/python) that has it"
+        )
+    return (
+        f"the py-outliers addon was built against numpy {build_numpy}, but the numpy installed for "
+        f"'{sys.executable}' is {numpy.__version__} ({os.path.dirname(numpy.__file__)}), "
+        f"whose C-API the build cannot use ({error}). Rebuild it against that numpy: "
+        "npm rebuild py-outliers"
+    )
 
 
 def add_paths(paths) -> None:

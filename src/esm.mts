@@ -1,6 +1,7 @@
 // The ESM entry point re-exports the CommonJS build, so that `import` and `require` share
 // one copy of the module state (and of the native addon) in a process.
 export {
+  buildInfo,
   ClosedError,
   Outliers,
   PythonError,
@@ -11,6 +12,7 @@ export {
   startGrpcServer,
 } from './index.js';
 export type {
+  BuildInfo,
   GrpcServer,
   GrpcServerOptions,
   OutliersOptions,

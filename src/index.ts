@@ -59,10 +59,33 @@ export interface RuntimeInfo {
   readonly numpyPath: string;
   /** The libpython shared library loaded into this process. */
   readonly libpython: string;
+  /** The interpreter the addon was built against (see {@link buildInfo}). */
+  readonly buildExecutable: string;
   /** The Python major.minor the addon was compiled against. */
   readonly buildPythonVersion: string;
+  /** The numpy version whose headers the addon was compiled against. */
+  readonly buildNumpyVersion: string;
   /** Whether glibc's malloc thresholds were raised for numpy (see the README). */
   readonly mallocTuning: boolean;
+}
+
+/** What {@link buildInfo} reports: the Python environment the addon was built against. */
+export interface BuildInfo {
+  /** The interpreter chosen at build time (a venv's `bin/python`, or `python3`'s real path). */
+  readonly executable: string;
+  /** Its major.minor, e.g. `'3.11'`. */
+  readonly pythonVersion: string;
+  /** The numpy version whose C headers the addon was compiled against. */
+  readonly numpyVersion: string;
+}
+
+/**
+ * Describes the Python environment the addon was built against. Unlike {@link runtimeInfo}
+ * it does not start Python. At run time the embedded interpreter behaves as
+ * `executable`, unless `PY_OUTLIERS_PYTHON` names another one.
+ */
+export function buildInfo(): BuildInfo {
+  return loadAddon().buildInfo;
 }
 
 /**

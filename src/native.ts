@@ -30,6 +30,8 @@ export interface NativeAddon {
     },
   ): void;
   runtimeInfo(): Record<string, string | boolean>;
+  /** What the addon was compiled against; constant, no Python start. */
+  buildInfo: { executable: string; pythonVersion: string; numpyVersion: string };
   Outliers: NativeOutliersConstructor;
 }
 

@@ -3,9 +3,10 @@
  * run it, and a quick way for users to serve a detection function to {@link RemoteOutliers}.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
 import path from 'node:path';
 import readline from 'node:readline';
+
+import { loadAddon } from './native.js';
 
 const PYTHON_DIR = path.resolve(__dirname, '..', 'python');
 
@@ -19,8 +20,8 @@ export interface GrpcServerOptions {
   /** Port on 127.0.0.1; default 0 (a free one, reported in `address`). */
   readonly port?: number;
   /**
-   * The Python interpreter to run it with. Default: `$PY_OUTLIERS_PYTHON`, else the package's
-   * `.venv/bin/python` when it exists, else `python3` (the same choice as the addon build).
+   * The Python interpreter to run it with. Default: `$PY_OUTLIERS_PYTHON`, else the one the
+   * addon was built against ({@link buildInfo}), as the in-process detector does.
    */
   readonly python?: string;
   /** How long to wait for the server to listen, in ms. Default 30 000. */
@@ -36,9 +37,7 @@ export interface GrpcServer {
 
 function choosePython(): string {
   const fromEnv = process.env['PY_OUTLIERS_PYTHON'];
-  if (fromEnv) return fromEnv;
-  const venv = path.resolve(__dirname, '..', '.venv', 'bin', 'python');
-  return fs.existsSync(venv) ? venv : 'python3';
+  return fromEnv ? fromEnv : loadAddon().buildInfo.executable;
 }
 
 function stopChild(child: ChildProcess): Promise<void> {

@@ -111,7 +111,9 @@ describe('under load', () => {
       Array.from({ length: 20 }, () => new Float64Array(50_000).fill(3)); // churn
       await sleep(1);
     }
-    (await Promise.all(pending)).forEach((r, i) => expect(Array.from(r)).toEqual([(i * 37) % 20_000]));
+    (await Promise.all(pending)).forEach((r, i) =>
+      expect(Array.from(r)).toEqual([(i * 37) % 20_000]),
+    );
   });
 
   it('a buffer detached while its call is pending: no crash, the data Python saw is intact', async () => {
@@ -175,7 +177,9 @@ describe('processes and Workers (child processes, exit codes asserted)', () => {
 
   it('nothing keeps the process alive once the calls are over (not awaited, slow Python)', () => {
     const started = Date.now();
-    const run = runNode(`${REQUIRE} ${SLOW}.detectAsync(new Float64Array([0.5])); console.log('started');`);
+    const run = runNode(
+      `${REQUIRE} ${SLOW}.detectAsync(new Float64Array([0.5])); console.log('started');`,
+    );
     expect(run.stdout).toBe('started\n');
     expect(run.status).toBe(0);
     expect(Date.now() - started).toBeLessThan(10_000);

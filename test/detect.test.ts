@@ -127,7 +127,10 @@ describe('what Python receives', () => {
 
   it('gets a copy of a resizable ArrayBuffer-backed array (documented)', () => {
     // Resizable ArrayBuffers are in Node 20 but not in the ES2022 typings.
-    const Resizable = ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer;
+    const Resizable = ArrayBuffer as unknown as new (
+      n: number,
+      o: { maxByteLength: number },
+    ) => ArrayBuffer;
     const resizable = new Resizable(16, { maxByteLength: 64 });
     const values = new Float64Array(resizable);
     values.set([1, 9]);

@@ -180,7 +180,7 @@ describe('bad return values -> ResultError, and the object keeps working', () =>
   });
 });
 
-describe('Python cannot write to the caller\'s memory', () => {
+describe("Python cannot write to the caller's memory", () => {
   it('a write raises ValueError and the data is unchanged', () => {
     const values = new Float64Array([1, 2, 3]);
     try {

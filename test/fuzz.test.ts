@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Outliers, ResultError } from '../src/index.js';
-import { VENV_PYTHON, probe } from './helpers.js';
+import { BUILD_PYTHON, probe } from './helpers.js';
 
 /** numpy in a separate, long-lived python process: one request per line. */
 class Oracle {
@@ -21,8 +21,10 @@ class Oracle {
       '    d = np.frombuffer(base64.b64decode(line), dtype="<f8")\n' +
       '    r = np.where(np.abs(d - d.mean()) > 2 * d.std())[0] if len(d) else []\n' +
       '    print(json.dumps([int(i) for i in r]), flush=True)\n';
-    this.#child = spawn(VENV_PYTHON, ['-W', 'ignore', '-c', script]);
-    readline.createInterface({ input: this.#child.stdout }).on('line', (l) => this.#waiting.shift()!(l));
+    this.#child = spawn(BUILD_PYTHON, ['-W', 'ignore', '-c', script]);
+    readline
+      .createInterface({ input: this.#child.stdout })
+      .on('line', (l) => this.#waiting.shift()!(l));
   }
 
   detect(values: Float64Array): Promise<number[]> {
@@ -72,7 +74,18 @@ describe('random inputs, offsets and lengths: the same indices as numpy', () => 
 });
 
 // ---- the result rules, as a model ------------------------------------------------------
-const DTYPES = ['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64', 'float64', 'bool'];
+const DTYPES = [
+  'int8',
+  'int16',
+  'int32',
+  'int64',
+  'uint8',
+  'uint16',
+  'uint32',
+  'uint64',
+  'float64',
+  'bool',
+];
 const INTEGER = new Set(DTYPES.slice(0, 8));
 
 interface Spec {
@@ -124,7 +137,12 @@ describe('random return values: accepted exactly when the rules say so', () => {
     fc.assert(
       fc.property(spec, (s) => {
         const input = new Float64Array([
-          s.container, s.dtype, s.ndim, s.strided ? 1 : 0, s.values.length, ...s.values,
+          s.container,
+          s.dtype,
+          s.ndim,
+          s.strided ? 1 : 0,
+          s.values.length,
+          ...s.values,
           ...new Array<number>(s.padding).fill(0),
         ]);
         const expected = predict(s, input.length);

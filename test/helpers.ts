@@ -5,11 +5,15 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { Outliers, PythonError } from '../src/index.js';
+import { buildInfo, Outliers, PythonError } from '../src/index.js';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const PROBE_DIR = path.join(__dirname, 'python');
-export const VENV_PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
+/**
+ * The Python interpreter the addon was built against (a venv's bin/python, a distribution's
+ * python3.11...): every cell of the CI matrix runs this same suite against its own.
+ */
+export const BUILD_PYTHON = buildInfo().executable;
 
 /** A detector on one of test/python/probe.py's functions. */
 export function probe(funcName: string): Outliers {
@@ -57,7 +61,7 @@ export function numpyOracle(values: Float64Array): number[] {
       'import sys, json, numpy as np\n' +
       'd = np.fromfile(sys.argv[1], dtype="<f8")\n' +
       'print(json.dumps(np.where(np.abs(d - d.mean()) > 2 * d.std())[0].tolist()))\n';
-    const run = spawnSync(VENV_PYTHON, ['-c', script, file], { encoding: 'utf8' });
+    const run = spawnSync(BUILD_PYTHON, ['-c', script, file], { encoding: 'utf8' });
     if (run.status !== 0) throw new Error(`oracle failed: ${run.stderr}`);
     return JSON.parse(run.stdout) as number[];
   } finally {

@@ -7,10 +7,10 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { ROOT, VENV_PYTHON } from './helpers.js';
+import { BUILD_PYTHON, ROOT } from './helpers.js';
 
 let scratch = '';
-const env = { ...process.env, PY_OUTLIERS_PYTHON: VENV_PYTHON, npm_config_audit: 'false' };
+const env = { ...process.env, PY_OUTLIERS_PYTHON: BUILD_PYTHON, npm_config_audit: 'false' };
 
 function node(args: string[]): string {
   return execFileSync(process.execPath, args, { cwd: scratch, env, encoding: 'utf8' });
@@ -41,8 +41,15 @@ describe('installed from its npm pack tarball', () => {
 
   it('ships the built JS, the types, the sources to build, and no build output', () => {
     const installed = path.join(scratch, 'node_modules', 'py-outliers');
-    for (const file of ['dist/index.js', 'dist/index.d.ts', 'dist/esm.mjs', 'binding.gyp',
-      'native/addon.cc', 'python/outliers.py', 'python/py_outliers_runtime.py']) {
+    for (const file of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/esm.mjs',
+      'binding.gyp',
+      'native/addon.cc',
+      'python/outliers.py',
+      'python/py_outliers_runtime.py',
+    ]) {
       expect(fs.existsSync(path.join(installed, file)), file).toBe(true);
     }
     expect(fs.existsSync(path.join(installed, 'build', 'Release', 'py_outliers.node'))).toBe(true);
@@ -66,7 +73,7 @@ describe('installed from its npm pack tarball', () => {
        console.log(new Outliers().detect(new Float64Array([1,1,1,1,1,1,1,1,1,1,1,60])).join());
        console.log(runtimeInfo().executable);`,
     ]);
-    expect(out).toBe(`11\n${VENV_PYTHON}\n`);
+    expect(out).toBe(`11\n${BUILD_PYTHON}\n`);
   });
 
   it('type-checks for a TypeScript user', () => {
@@ -80,10 +87,25 @@ describe('installed from its npm pack tarball', () => {
        export { r, p, t, type RuntimeInfo };`,
     );
     const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
-    for (const [module, resolution] of [['nodenext', 'nodenext'], ['commonjs', 'node10']]) {
-      node([tsc, '--noEmit', '--strict', '--skipLibCheck', '--types', 'node',
-        '--typeRoots', path.join(ROOT, 'node_modules', '@types'),
-        '--module', module!, '--moduleResolution', resolution!, 'use.ts']);
+    for (const [module, resolution] of [
+      ['nodenext', 'nodenext'],
+      ['commonjs', 'node10'],
+    ]) {
+      node([
+        tsc,
+        '--noEmit',
+        '--strict',
+        '--skipLibCheck',
+        '--types',
+        'node',
+        '--typeRoots',
+        path.join(ROOT, 'node_modules', '@types'),
+        '--module',
+        module!,
+        '--moduleResolution',
+        resolution!,
+        'use.ts',
+      ]);
     }
   });
 });

@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { PACKAGE_ENTRY, PROBE_DIR, ROOT, runNode } from './helpers.js';
+import { BUILD_PYTHON, PACKAGE_ENTRY, PROBE_DIR, ROOT, runNode } from './helpers.js';
 
 const REQUIRE = `const lib = require(${JSON.stringify(PACKAGE_ENTRY)});`;
 
@@ -78,7 +78,7 @@ describe('a process that uses the library', () => {
     });
   }
 
-  it('keeps Node\'s argv and does not install Python\'s signal handlers', () => {
+  it("keeps Node's argv and does not install Python's signal handlers", () => {
     const run = runNode(`${REQUIRE}
       try { new lib.Outliers('probe', 'report_sys', { paths: [${JSON.stringify(PROBE_DIR)}] })
               .detect(new Float64Array(1)); }
@@ -100,14 +100,16 @@ describe('a broken Python setup gives a clear error, not a crash', () => {
     expect(run.status).toBe(0);
     const lines = run.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatch(/^Error: py-outliers: the Python interpreter '\/nonexistent\/venv\/bin\/python' does not exist/);
+    expect(lines[0]).toMatch(
+      /^Error: py-outliers: the Python interpreter '\/nonexistent\/venv\/bin\/python' does not exist/,
+    );
     expect(lines[1]).toBe(lines[0]); // the first failure is the answer for the process
   });
 
   it('a venv made with another Python version', () => {
     const venv = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-fake-venv-'));
     try {
-      const real = fs.realpathSync(path.join(ROOT, '.venv', 'bin', 'python'));
+      const real = fs.realpathSync(BUILD_PYTHON);
       fs.mkdirSync(path.join(venv, 'bin'));
       fs.symlinkSync(real, path.join(venv, 'bin', 'python'));
       fs.writeFileSync(
@@ -119,7 +121,9 @@ describe('a broken Python setup gives a clear error, not a crash', () => {
         { env: { ...process.env, PY_OUTLIERS_PYTHON: path.join(venv, 'bin', 'python') } },
       );
       expect(run.status).toBe(0);
-      expect(run.stdout).toMatch(/was made with Python 3\.99\.1, but py-outliers was built against Python 3\.\d+/);
+      expect(run.stdout).toMatch(
+        /was made with Python 3\.99\.1, but py-outliers was built against Python 3\.\d+/,
+      );
     } finally {
       fs.rmSync(venv, { recursive: true, force: true });
     }

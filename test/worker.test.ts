@@ -67,9 +67,7 @@ describe('worker_threads', () => {
 
   it('Workers that come and go free their thread state; the process goes on', async () => {
     for (let i = 0; i < 12; i++) {
-      expect(
-        await inWorker<number>(`${SEED} return new lib.Outliers().detect(v).length;`),
-      ).toBe(3);
+      expect(await inWorker<number>(`${SEED} return new lib.Outliers().detect(v).length;`)).toBe(3);
     }
     expect(new Outliers().detect(seedCase()).length).toBe(3);
   });

@@ -22,6 +22,7 @@ def report(**facts):
 
 # ---- well-behaved -----------------------------------------------------------------------
 
+
 def noop(data):
     return []
 
@@ -67,6 +68,7 @@ def empty_int_array(data):
 
 
 # ---- introspection ----------------------------------------------------------------------
+
 
 def report_view(data):
     report(
@@ -118,6 +120,7 @@ def report_refcounts(data):
 
 # ---- exceptions -------------------------------------------------------------------------
 
+
 def raise_value_error(data):
     raise ValueError(f"bad data of length {len(data)}")
 
@@ -150,6 +153,7 @@ def nested_failure(data):
 
 
 # ---- bad return values ------------------------------------------------------------------
+
 
 def returns_none(data):
     return None
@@ -231,6 +235,7 @@ not_callable = 42
 
 # ---- environment and timing -------------------------------------------------------------
 
+
 def report_noop_refcount(data):
     report(refcount=sys.getrefcount(noop))
 
@@ -252,18 +257,74 @@ def report_sys(data):
     report(executable=sys.executable, path=sys.path, argv=sys.argv)
 
 
+def _malloc_in_use():
+    """Bytes the C allocator has handed out and not had back: glibc's mallinfo2(), every arena
+    (uordblks, plus hblkhd for mmap'd chunks). Under PYTHONMALLOC=malloc it covers Python's
+    objects as well as the addon's C++ allocations, and never V8's heap (V8 maps its own pages).
+    """
+    import ctypes
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [
+            (name, ctypes.c_size_t)
+            for name in (
+                "arena",
+                "ordblks",
+                "smblks",
+                "hblks",
+                "hblkhd",
+                "usmblks",
+                "fsmblks",
+                "uordblks",
+                "fordblks",
+                "keepcost",
+            )
+        ]
+
+    mallinfo2 = ctypes.CDLL(None).mallinfo2
+    mallinfo2.restype = MallInfo2
+    info = mallinfo2()
+    return info.uordblks + info.hblkhd
+
+
 def report_live_objects(data):
     # Instances of a heap type each hold a reference to it, so the pin type's count tells how
     # many input views (pins) are alive; the function's count tells whether calls leak it.
     from outliers import detect as packaged_detect
 
-    report(pins=sys.getrefcount(type(data.base)), detect=sys.getrefcount(packaged_detect))
+    report(
+        pins=sys.getrefcount(type(data.base)),
+        detect=sys.getrefcount(packaged_detect),
+        heap=_malloc_in_use(),
+    )
+
+
+_leaked = []
+
+
+def leak_8_bytes(data):
+    """The packaged detect, leaking one pointer (8 bytes) per call: what the leak test must
+    catch."""
+    from outliers import detect as packaged_detect
+
+    _leaked.append(None)
+    return packaged_detect(data)
 
 
 # ---- fuzzing the result rules -----------------------------------------------------------
 
-SPEC_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-               "float64", "bool"]
+SPEC_DTYPES = [
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float64",
+    "bool",
+]
 
 
 def from_spec(data):
@@ -272,7 +333,7 @@ def from_spec(data):
     container: 0 list, 1 tuple, 2 ndarray; ndim 0..2; strided: take every other element of a
     twice-as-long array (a non-contiguous view)."""
     container, dtype, ndim, strided, count = (int(x) for x in data[:5])
-    values = [int(x) for x in data[5:5 + count]]
+    values = [int(x) for x in data[5 : 5 + count]]
     if container < 2:
         return values if container == 0 else tuple(values)
     kind = SPEC_DTYPES[dtype]

@@ -20,9 +20,18 @@ async function main() {
   for (let i = 0; i < 2000; i++) o.detect(v);
   await Promise.all(Array.from({ length: 2000 }, () => o.detectAsync(v)));
   probe('all_indices').detect(new Float64Array(3000)); // larger than the scratch buffer
-  for (const name of ['raise_value_error', 'returns_none', 'returns_out_of_range', 'returns_mask']) {
+  for (const name of [
+    'raise_value_error',
+    'returns_none',
+    'returns_out_of_range',
+    'returns_mask',
+  ]) {
     const p = probe(name);
-    try { p.detect(v); } catch { /* expected */ }
+    try {
+      p.detect(v);
+    } catch {
+      /* expected */
+    }
     await p.detectAsync(v).catch(() => {});
   }
   // A pin Python holds, then lets go of: if the pin (V8's BackingStore) were not released,
