@@ -7,6 +7,7 @@ Plain Python so that what it does is easy to read and to test from a normal inte
 import importlib
 import os
 import platform
+import re
 import sys
 
 
@@ -21,6 +22,19 @@ def check_environment(build_version: str) -> None:
     venv = os.path.dirname(os.path.dirname(sys.executable))
     cfg = os.path.join(venv, "pyvenv.cfg")
     if not os.path.isfile(cfg):
+        # Not a venv: the interpreter itself. libpython is the build's, so Python started
+        # anyway, but sys.executable (what multiprocessing and subprocess users start) would
+        # be another version's.
+        named = re.fullmatch(
+            r"python(\d+\.\d+)", os.path.basename(os.path.realpath(sys.executable))
+        )
+        if named and named.group(1) != build_version:
+            raise RuntimeError(
+                f"the Python interpreter {sys.executable} is Python {named.group(1)}, but "
+                f"py-outliers was built against Python {build_version}; set PY_OUTLIERS_PYTHON "
+                f"to a Python {build_version} interpreter or rebuild the addon "
+                "(npm rebuild py-outliers)"
+            )
         return
     with open(cfg, encoding="utf-8") as f:
         settings = dict(
@@ -47,7 +61,7 @@ def numpy_failure(build_numpy: str, error: str) -> str:
             "to an interpreter (a venv's bin/python) that has it"
         )
     return (
-        f"the py-outliers addon was built against numpy {build_numpy}, but the numpy installed for "
+        f"the addon was built against numpy {build_numpy}, but the numpy installed for "
         f"'{sys.executable}' is {numpy.__version__} ({os.path.dirname(numpy.__file__)}), "
         f"whose C-API the build cannot use ({error}). Rebuild it against that numpy: "
         "npm rebuild py-outliers"
