@@ -37,7 +37,7 @@ BUILD_ID_FILE := .cache/addon-build-id
 # numpy as NUMPY says; everything else as pinned.
 PIP_NUMPY = $(if $(filter pinned,$(NUMPY)),$(shell grep '^numpy==' python/requirements.txt),$(if $(filter system,$(NUMPY)),,numpy==$(NUMPY)))
 
-.PHONY: all build test test-node lint format bench bench-instructions typecheck asan valgrind clean distclean FORCE
+.PHONY: all build test test-node test-libraries lint format bench bench-instructions typecheck asan valgrind clean distclean FORCE
 
 all: build
 
@@ -95,8 +95,25 @@ $(NODE_DIR)/bin/node:
 	rm $(NODE_DIR)/*.tgz $(NODE_DIR)/pack.txt
 	test -x $@
 
+NODE_TARGETS ?= test
 test-node: $(NODE_DIR)/bin/node
-	PATH=$(NODE_DIR)/bin:$$PATH npm_config_nodedir=$(NODE_DIR) $(MAKE) test
+	PATH=$(NODE_DIR)/bin:$$PATH npm_config_nodedir=$(NODE_DIR) $(MAKE) $(NODE_TARGETS)
+
+# The libraries users plug in (scikit-learn, pandas, scipy), in a venv of the build's Python
+# with the build's numpy, checked against plain Python (test/libraries.test.ts). Not in
+# `make test`: it downloads ~150 MB of wheels. CI runs it.
+LIBS_VENV := .venv-libraries
+LIBS_STAMP := $(LIBS_VENV)/.requirements-installed
+$(LIBS_STAMP): python/requirements-libraries.txt $(VENV_STAMP)
+	$(VENV_PY) -m venv $(LIBS_VENV)
+	$(LIBS_VENV)/bin/python -m pip install -r python/requirements-libraries.txt \
+		numpy==$$($(VENV_PY) -c 'import numpy; print(numpy.__version__)') \
+		$$(grep '^joblib==' python/requirements.txt)
+	touch $@
+
+test-libraries: build $(LIBS_STAMP)
+	PY_OUTLIERS_TEST_LIBRARIES_PYTHON=$(abspath $(LIBS_VENV))/bin/python \
+		npx vitest run test/libraries.test.ts
 
 # Formatting and lint by tools: clang-format (native/), Prettier (TypeScript and JavaScript),
 # ruff (Python). `make lint` only checks (CI runs it); `make format` rewrites the files.

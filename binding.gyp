@@ -11,6 +11,7 @@
         "native/buffer_pin.cc",
         "native/python_runtime.cc",
         "native/python_thread.cc",
+        "native/python_exit.cc",
         "native/numpy_view.cc",
         "native/python_error.cc",
         "native/deferred_release.cc",

@@ -9,6 +9,7 @@
 #include "outliers.h"
 #include "py_ref.h"
 #include "python_error.h"
+#include "python_exit.h"
 #include "python_runtime.h"
 
 namespace py_outliers {
@@ -56,6 +57,8 @@ void Start(const Napi::CallbackInfo& info) {
   const std::string& failure = EnsurePythonStarted(info[0].As<Napi::String>().Utf8Value());
   if (!failure.empty()) throw Napi::Error::New(env, "py-outliers: " + failure);
   data->AdoptThreadState(env);
+  // Python's exit work runs when the process ends, which a Worker's end is not.
+  if (data->main_thread()) RunPythonExitWorkAtTeardown(env);
 }
 
 Napi::Value ToJs(Napi::Env env, PyObject* value) {

@@ -25,6 +25,7 @@ class AddonData {
   // After Python started: gives this JS thread a Python thread state of its own, kept until
   // the environment ends. Throws a JS error if it cannot. Idempotent.
   void AdoptThreadState(Napi::Env env);
+  bool main_thread() const { return main_thread_; }
 
   // The error classes of the TypeScript layer (src/errors.ts), set by start().
   Napi::FunctionReference python_error;

@@ -1,6 +1,7 @@
 #include "python_runtime.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <malloc.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include "numpy_view.h"
 #include "py_ref.h"
 #include "python_error.h"
+#include "python_exit.h"
 #include "python_thread.h"
 
 #ifndef PY_OUTLIERS_EXECUTABLE
@@ -59,6 +61,18 @@ void TuneMalloc() {
   if (!facts.malloc_tuning) return;
   mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+}
+
+// Item 30: Node opens (or re-opens) fds 0-2 close-on-exec, so a child that Python starts with
+// inherited stdio (subprocess's default, os.system, joblib's loky workers) would start with
+// them closed: its output vanishes, and loky's workers die. `python` leaves them inheritable,
+// as every Unix program does. Node's own child_process is unaffected: libuv sets up each
+// child's 0-2 itself (dup2, or clearing close-on-exec for 'inherit'), whatever the flag says.
+void LetChildrenInheritStdio() {
+  for (int fd = 0; fd <= 2; fd++) {
+    const int flags = fcntl(fd, F_GETFD);
+    if (flags != -1 && (flags & FD_CLOEXEC) != 0) fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
+  }
 }
 
 std::string StatusError(const char* what, const PyStatus& status) {
@@ -109,6 +123,7 @@ std::string Initialize(const std::string& package_python_dir) {
            "addon";
   }
   TuneMalloc();
+  LetChildrenInheritStdio();
 
   // Leave the host's locale alone: Python's default pre-configuration calls setlocale() and
   // may coerce LC_CTYPE in the environment of the whole Node process. UTF-8 mode gives
@@ -146,6 +161,8 @@ std::string Initialize(const std::string& package_python_dir) {
       PyObject_CallMethod(runtime_helper, "check_environment", "s", PY_OUTLIERS_BUILD_VERSION));
   if (!checked) return TakePythonError().message;
   if (!ImportNumpyApi()) return NumpyFailure();
+  PyRef configured = PyRef::Steal(PyObject_CallMethod(runtime_helper, "configure_stdio", nullptr));
+  if (!configured) return PythonFailure("cannot configure sys.stdout");
   return "";
 }
 
@@ -156,6 +173,7 @@ const std::string& EnsurePythonStarted(const std::string& package_python_dir) {
   static std::string* outcome = new std::string();  // leaked: read by every env, forever
   std::call_once(once, [&] {
     *outcome = StartPythonThread([package_python_dir] { return Initialize(package_python_dir); });
+    if (outcome->empty()) InstallPythonExitHandler();
   });
   return *outcome;
 }

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -22,10 +23,18 @@ struct State {
   std::deque<std::unique_ptr<PythonJob>> jobs;
   bool poked = false;  // a wake-up with no job: take the GIL once to drain deferred releases
   bool running = false;
+  // Set with the exit job at the front of `jobs`; read without the lock between jobs.
+  std::atomic<bool> exiting{false};
+  PythonJob* exit_job = nullptr;  // under mutex; the one job still run once exiting
 };
 State& TheState() {
   static State* state = new State();
   return *state;
+}
+
+bool IsExitJob(const PythonJob* job) {
+  std::lock_guard<std::mutex> lock(TheState().mutex);
+  return job == TheState().exit_job;
 }
 
 void Loop() {
@@ -46,7 +55,7 @@ void Loop() {
     // then waits for one call at most, never for a whole queue.
     for (auto& job : batch) {
       GilHold hold;
-      job->Run();
+      if (!state.exiting.load(std::memory_order_acquire) || IsExitJob(job.get())) job->Run();
       job.reset();
     }
   }
@@ -101,6 +110,17 @@ void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
   {
     std::lock_guard<std::mutex> lock(state.mutex);
     state.jobs.push_back(std::move(job));
+  }
+  state.wake.notify_one();
+}
+
+void SubmitExitJob(std::unique_ptr<PythonJob> job) {
+  State& state = TheState();
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    state.exit_job = job.get();
+    state.jobs.push_front(std::move(job));
+    state.exiting.store(true, std::memory_order_release);
   }
   state.wake.notify_one();
 }

@@ -10,6 +10,12 @@ import platform
 import re
 import sys
 
+# Imported here, on the addon's Python thread (the interpreter's main thread) during start-up,
+# so that threading.main_thread() is that thread, as under `python`, and not the first JS
+# thread to import threading. at_exit() depends on it: threading._shutdown() joins every
+# non-daemon thread but the main one, and a JS thread never ends while Node runs.
+import threading
+
 
 def check_environment(build_version: str) -> None:
     """Refuse to run where the interpreter is not the one the addon was built against."""
@@ -66,6 +72,42 @@ def numpy_failure(build_numpy: str, error: str) -> str:
         f"whose C-API the build cannot use ({error}). Rebuild it against that numpy: "
         "npm rebuild py-outliers"
     )
+
+
+def configure_stdio() -> None:
+    """sys.stdout line-buffered, as on a terminal, also when it is a pipe or a file (a service
+    under Docker, systemd or Kubernetes): the interpreter is never finalized, so a block buffer
+    would hold prints until the process's end. stderr is line-buffered already (Python 3.9+).
+    """
+    if sys.stdout is not None and not sys.stdout.line_buffering:
+        sys.stdout.reconfigure(line_buffering=True)
+
+
+def _flush_stdio() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            if stream is not None:
+                stream.flush()
+        except Exception:  # a closed or replaced stream: nothing more to do for it
+            pass
+
+
+def at_exit() -> None:
+    """What `python` does at its end before it finalizes, minus the finalizing: flush what was
+    printed, join non-daemon threads (running threading's own exit hooks, which
+    concurrent.futures and loky use), run the atexit handlers, flush again. Runs once, on the
+    addon's Python thread (native/python_exit.h)."""
+    import atexit
+
+    _flush_stdio()  # before anything that could hang: prints are never lost to a bad handler
+    try:
+        threading._shutdown()
+    except Exception:
+        import traceback
+
+        traceback.print_exc()
+    atexit._run_exitfuncs()
+    _flush_stdio()
 
 
 def add_paths(paths) -> None:

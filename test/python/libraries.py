@@ -1,0 +1,38 @@
+"""Detection functions built on the libraries users plug in (make test-libraries).
+
+test/libraries.test.ts runs each inside py-outliers and in plain Python and compares.
+"""
+
+import numpy as np
+
+
+def isolation_forest(data):
+    from sklearn.ensemble import IsolationForest
+
+    # n_jobs=2: scikit-learn's joblib backend (threads here; processes elsewhere) inside Node.
+    x = data.reshape(-1, 1)
+    model = IsolationForest(n_estimators=50, random_state=0, n_jobs=2).fit(x)
+    return np.flatnonzero(model.predict(x) == -1)
+
+
+def isolation_forest_processes(data):
+    from joblib import parallel_backend
+
+    with parallel_backend("loky", n_jobs=2):
+        return isolation_forest(data)
+
+
+def rolling_robust_z(data):
+    import pandas as pd
+
+    s = pd.Series(data)
+    median = s.rolling(25, center=True, min_periods=5).median()
+    mad = (s - median).abs().rolling(25, center=True, min_periods=5).median()
+    z = 0.6745 * (s - median) / mad
+    return np.flatnonzero(z.abs().to_numpy() > 3.5)
+
+
+def scipy_zscore(data):
+    from scipy import stats
+
+    return np.flatnonzero(np.abs(stats.zscore(data)) > 2)
