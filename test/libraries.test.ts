@@ -34,7 +34,9 @@ function inNode(func: string, method: 'detect' | 'detectAsync'): number[] {
   delete env['PYTHONUNBUFFERED'];
   const run = runNode(
     `const lib = require(${JSON.stringify(PACKAGE_ENTRY)});
-     const values = new Float64Array(require('fs').readFileSync(${JSON.stringify(input)}).buffer.slice(0));
+     // A Buffer from readFileSync may sit inside a larger pooled ArrayBuffer (Node 26 does so).
+     const bytes = require('fs').readFileSync(${JSON.stringify(input)});
+     const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
      const o = new lib.Outliers('libraries', ${JSON.stringify(func)}, { paths: [${JSON.stringify(PROBE_DIR)}] });
      Promise.resolve(o.${method}(values)).then((r) => console.log(JSON.stringify(Array.from(r))));`,
     { env },
