@@ -23,40 +23,42 @@ struct State {
   std::deque<std::unique_ptr<PythonJob>> jobs;
   bool poked = false;  // a wake-up with no job: take the GIL once to drain deferred releases
   bool running = false;
-  // Set with the exit job at the front of `jobs`; read without the lock between jobs.
+  // The exit job has a slot of its own, ahead of `jobs`. `exiting` is set with it and read
+  // without the lock between jobs: from then on no other job runs.
+  std::unique_ptr<PythonJob> exit_job;
   std::atomic<bool> exiting{false};
-  PythonJob* exit_job = nullptr;  // under mutex; the one job still run once exiting
 };
 State& TheState() {
   static State* state = new State();
   return *state;
 }
 
-bool IsExitJob(const PythonJob* job) {
-  std::lock_guard<std::mutex> lock(TheState().mutex);
-  return job == TheState().exit_job;
-}
-
 void Loop() {
   State& state = TheState();
   for (;;) {
     std::deque<std::unique_ptr<PythonJob>> batch;
+    std::unique_ptr<PythonJob> exit_job;
     {
       std::unique_lock<std::mutex> lock(state.mutex);
-      state.wake.wait(lock, [&] { return !state.jobs.empty() || state.poked; });
+      state.wake.wait(lock, [&] { return !state.jobs.empty() || state.poked || state.exit_job; });
       batch.swap(state.jobs);
+      exit_job = std::move(state.exit_job);
       state.poked = false;
     }
-    if (batch.empty()) {
-      GilHold hold;  // its release drains the deferred releases
-      continue;
-    }
     // The GIL is taken and released per job, not per batch: a JS thread calling the sync API
-    // then waits for one call at most, never for a whole queue.
+    // then waits for one call at most, never for a whole queue. Once exiting, jobs are only
+    // destroyed (still under the GIL: they may own PyRefs).
     for (auto& job : batch) {
       GilHold hold;
-      if (!state.exiting.load(std::memory_order_acquire) || IsExitJob(job.get())) job->Run();
+      if (!state.exiting.load(std::memory_order_acquire)) job->Run();
       job.reset();
+    }
+    if (exit_job) {
+      GilHold hold;
+      exit_job->Run();
+      exit_job.reset();
+    } else if (batch.empty()) {
+      GilHold hold;  // a poke: the GIL's release drains the deferred releases
     }
   }
 }
@@ -118,8 +120,7 @@ void SubmitExitJob(std::unique_ptr<PythonJob> job) {
   State& state = TheState();
   {
     std::lock_guard<std::mutex> lock(state.mutex);
-    state.exit_job = job.get();
-    state.jobs.push_front(std::move(job));
+    state.exit_job = std::move(job);
     state.exiting.store(true, std::memory_order_release);
   }
   state.wake.notify_one();

@@ -21,9 +21,9 @@ class PythonJob {
   virtual void Run() = 0;
 };
 
-// Queues the process's exit work (python_exit.h) ahead of every other job. From then on the
-// thread runs no other job: those queued or submitted later are destroyed unrun, since the
-// process is ending and their results could not be delivered. Any thread; no GIL needed.
+// Runs the process's exit work (python_exit.h) next, ahead of every queued job. From then on
+// the thread runs no other job: those queued or submitted later are destroyed unrun, since the
+// process is ending and their results could not be delivered. Once; any thread; no GIL needed.
 void SubmitExitJob(std::unique_ptr<PythonJob> job);
 
 // Starts the thread and runs `initialize` on it first (with no GIL: it starts Python and must
