@@ -5,6 +5,7 @@
 //
 // Requests (one JSON line each on stdin): {op: 'measure', mode, size, budgetMs, minSamples},
 // and for inproc {op: 'eventLoop'}, {op: 'throughput'}, {op: 'runtime'}.
+import fsPromises from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -43,7 +44,8 @@ function callsFor() {
         inproc_notune: (v) => detector.detect(v),
         inproc_trivial: (v) => trivial.detect(v),
       },
-      async: { async: (v) => detector.detectAsync(v) },
+      // The libuv pool's round trip (a stat, awaited one at a time): the floor of an async hop.
+      async: { async: (v) => detector.detectAsync(v), stat: () => fsPromises.stat(ROOT) },
       detector,
     };
   }
@@ -194,5 +196,23 @@ serveRequests({
         ratio: median(asyncRounds) / median(syncRounds),
       },
     };
+  },
+
+  // detectAsync throughput with `inFlight` calls in flight on `size` values, for the Python
+  // thread count this process runs with (run.mjs starts one process per count).
+  threadThroughput: async ({ size, inFlight, roundMs }) => {
+    const { detector } = calls;
+    const values = input(size);
+    for (let i = 0; i < 4; i++) await detector.detectAsync(values);
+    let n = 0;
+    const t0 = performance.now();
+    const lane = async () => {
+      while (performance.now() - t0 < roundMs) {
+        await detector.detectAsync(values);
+        n++;
+      }
+    };
+    await Promise.all(Array.from({ length: inFlight }, lane));
+    return { perSecond: n / ((performance.now() - t0) / 1000) };
   },
 });

@@ -32,6 +32,7 @@ const MODES = {
   inproc: 'in-process detect',
   inproc_trivial: 'in-process, trivial function',
   async: 'in-process detectAsync',
+  stat: 'fs.promises.stat round trip (libuv pool)',
   inproc_notune: 'in-process detect, malloc tuning off',
   grpc: 'gRPC detect',
   grpc_trivial: 'gRPC, trivial function',
@@ -196,6 +197,59 @@ function chart(find) {
   return out.join('\n');
 }
 
+// ---- throughput by number of Python threads ---------------------------------------------------
+const THREAD_COUNTS = [1, 2, 4];
+const THREAD_SIZES = QUICK ? [1000, 100_000] : [1000, 100_000, 1_000_000, 10_000_000];
+const THREAD_IN_FLIGHT = 8;
+
+/**
+ * detectAsync calls/s with 8 in flight, by Python thread count (a process each: the count is
+ * fixed when Python starts), in alternating rounds so that each ratio compares neighbours.
+ */
+async function threadThroughput(child) {
+  const families = THREAD_COUNTS.map(
+    (n) =>
+      new Family(`in-process, ${n} Python threads`, process.execPath, [child, 'inproc'], {
+        PY_OUTLIERS_THREADS: String(n),
+      }),
+  );
+  try {
+    const rounds = QUICK ? 2 : 5;
+    const rows = [];
+    for (const size of THREAD_SIZES) {
+      const perRound = THREAD_COUNTS.map(() => []);
+      const roundMs = QUICK ? 150 : size >= 10_000_000 ? 2000 : 600;
+      for (let round = 0; round < rounds; round++) {
+        for (let i = 0; i < families.length; i++) {
+          const k = (i + round) % families.length;
+          showProgress(
+            `throughput at ${sizeLabel(size)}, round ${round + 1}/${rounds}: ${THREAD_COUNTS[k]} Python threads`,
+          );
+          const { perSecond } = await families[k].request({
+            op: 'threadThroughput',
+            size,
+            inFlight: THREAD_IN_FLIGHT,
+            roundMs,
+          });
+          perRound[k].push(perSecond);
+        }
+      }
+      const median = (xs) => summarize(xs).medianUs;
+      rows.push({
+        size,
+        perSecond: Object.fromEntries(THREAD_COUNTS.map((n, k) => [n, median(perRound[k])])),
+        // Paired by round: threads n against 1 in the same round.
+        ratioTo1: Object.fromEntries(
+          THREAD_COUNTS.map((n, k) => [n, median(perRound[k].map((v, r) => v / perRound[0][r]))]),
+        ),
+      });
+    }
+    return { inFlight: THREAD_IN_FLIGHT, rounds, counts: THREAD_COUNTS, rows };
+  } finally {
+    await Promise.all(families.map((f) => f.close()));
+  }
+}
+
 // ---- main -----------------------------------------------------------------------------------
 async function main() {
   if (!fs.existsSync(path.join(ROOT, 'dist', 'index.js'))) {
@@ -233,6 +287,7 @@ async function main() {
           ['inproc_trivial', any],
           ['inproc', nonEmpty],
           ['async', nonEmpty],
+          ['stat', nonEmpty],
         ],
       ],
       [
@@ -316,6 +371,7 @@ async function main() {
     Object.assign(extra, await inproc.request({ op: 'eventLoop' }));
     showProgress('throughput at 1k: detect against detectAsync with 64 in flight');
     Object.assign(extra, await inproc.request({ op: 'throughput' }));
+    extra.threads = await threadThroughput(child);
     showProgress('zero copy: the trivial call on 1 value against a large input, alternating');
     Object.assign(extra, await inproc.request({ op: 'zeroCopy' }));
     Object.assign(extra, await inproc.request({ op: 'runtime' }));
@@ -382,6 +438,19 @@ function report(all, extra) {
     .map((s) => [s, ratio(find('inproc', s), find('python', s))])
     .filter(([, r]) => r !== undefined);
   const asyncStream = extra.eventLoop?.find((e) => e.label.startsWith('detectAsync'));
+  // One-at-a-time detectAsync overhead (detectAsync - detect, paired by round) against one
+  // fs.promises.stat round trip measured in the same rounds.
+  const overheadRows = SIZES.filter(
+    (s) => find('async', s) && find('inproc', s) && find('stat', s),
+  ).map((size) => {
+    const a = find('async', size).roundMediansUs;
+    const d = find('inproc', size).roundMediansUs;
+    const st = find('stat', size).roundMediansUs;
+    const overhead = summarize(a.map((v, r) => v - d[r])).medianUs;
+    const perStat = summarize(a.map((v, r) => (v - d[r]) / st[r])).medianUs;
+    return { size, overheadUs: overhead, statUs: find('stat', size).medianUs, perStat };
+  });
+  extra.asyncOverhead = overheadRows;
   const targets = [
     [
       `in-process call overhead < 1 µs at every size`,
@@ -406,6 +475,28 @@ function report(all, extra) {
       `event-loop p99 under a detectAsync stream on 1M < 2 ms`,
       asyncStream.p99Ms < 2,
       `${asyncStream.p99Ms.toFixed(2)} ms`,
+    ]);
+  }
+  for (const row of overheadRows) {
+    targets.push([
+      `detectAsync - detect at ${sizeLabel(row.size)} <= one fs.promises.stat round trip`,
+      row.perStat <= 1,
+      `${us(row.overheadUs)} µs, ${row.perStat.toFixed(2)}x a stat`,
+    ]);
+  }
+  const threadRow = (size) => extra.threads?.rows.find((r) => r.size === size);
+  if (threadRow(1_000_000)) {
+    targets.push([
+      `detectAsync throughput at 1M, 8 in flight, 2 Python threads / 1 >= 1.4x`,
+      threadRow(1_000_000).ratioTo1[2] >= 1.4,
+      fmtRatio(threadRow(1_000_000).ratioTo1[2]),
+    ]);
+  }
+  if (threadRow(1000)) {
+    targets.push([
+      `... and no loss at 1k: 2 Python threads / 1 >= 0.95x (noise margin)`,
+      threadRow(1000).ratioTo1[2] >= 0.95,
+      fmtRatio(threadRow(1000).ratioTo1[2]),
     ]);
   }
   if (extra.throughput) {
@@ -447,6 +538,36 @@ function report(all, extra) {
     const t = extra.throughput;
     sections.push(
       `Throughput at 1k values (medians of ${t.rounds} alternating rounds): sync detect ${perSecond(1e6 / t.syncPerSecond)}/s back to back; detectAsync with ${t.inFlight} in flight ${perSecond(1e6 / t.asyncPerSecond)}/s (${(t.ratio * 100).toFixed(0)}% of sync).`,
+    );
+  }
+  if (overheadRows.length) {
+    sections.push(
+      `detectAsync one at a time: what it costs over detect (paired by round), against a libuv-pool round trip (fs.promises.stat) in the same rounds:\n\n${table(
+        ['size', 'detectAsync - detect µs', 'stat round trip µs', 'overhead / stat'],
+        overheadRows.map((r) => [
+          sizeLabel(r.size),
+          us(r.overheadUs),
+          us(r.statUs),
+          `${r.perStat.toFixed(2)}x`,
+        ]),
+      )}`,
+    );
+  }
+  if (extra.threads) {
+    const t = extra.threads;
+    sections.push(
+      `detectAsync throughput by Python threads (PY_OUTLIERS_THREADS), ${t.inFlight} in flight, calls/s (median of ${t.rounds} alternating rounds; ratio to 1 thread paired by round):\n\n${table(
+        [
+          'size',
+          ...t.counts.map((n) => `${n} thread${n > 1 ? 's' : ''}`),
+          ...t.counts.slice(1).map((n) => `${n} / 1`),
+        ],
+        t.rows.map((r) => [
+          sizeLabel(r.size),
+          ...t.counts.map((n) => perSecond(1e6 / r.perSecond[n])),
+          ...t.counts.slice(1).map((n) => fmtRatio(r.ratioTo1[n])),
+        ]),
+      )}`,
     );
   }
   for (const skipped of extra.skipped ?? []) sections.push(`Skipped: ${skipped}.`);

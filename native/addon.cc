@@ -45,8 +45,9 @@ AddonData::~AddonData() {
 
 namespace {
 
-// start(pythonDir, { PythonError, ResultError, ClosedError }): starts Python (once per process) and
-// prepares this environment to call it.
+// start(pythonDir, { PythonError, ResultError, ClosedError }, threads): starts Python (once per
+// process) and prepares this environment to call it. threads: 0 for the process's setting, else
+// how many Python threads the caller asked for, which must match the running count.
 void Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData* data = AddonData::Of(env);
@@ -54,8 +55,15 @@ void Start(const Napi::CallbackInfo& info) {
   data->python_error = Napi::Persistent(errors.Get("PythonError").As<Napi::Function>());
   data->result_error = Napi::Persistent(errors.Get("ResultError").As<Napi::Function>());
   data->closed_error = Napi::Persistent(errors.Get("ClosedError").As<Napi::Function>());
-  const std::string& failure = EnsurePythonStarted(info[0].As<Napi::String>().Utf8Value());
+  const int threads = info[2].As<Napi::Number>().Int32Value();
+  const std::string& failure = EnsurePythonStarted(info[0].As<Napi::String>().Utf8Value(), threads);
   if (!failure.empty()) throw Napi::Error::New(env, "py-outliers: " + failure);
+  if (threads > 0 && threads != RuntimeFacts().python_threads) {
+    throw Napi::Error::New(env, "py-outliers: Python already runs with " +
+                                    std::to_string(RuntimeFacts().python_threads) +
+                                    " threads in this process; setPythonThreads(" +
+                                    std::to_string(threads) + ") came too late");
+  }
   data->AdoptThreadState(env);
   // Python's exit work runs when the process ends, which a Worker's end is not.
   if (data->main_thread()) RunPythonExitWorkAtTeardown(env);
@@ -89,7 +97,14 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
   out.Set("buildPythonVersion", PY_OUTLIERS_BUILD_VERSION);
   out.Set("buildNumpyVersion", PY_OUTLIERS_BUILD_NUMPY);
   out.Set("mallocTuning", facts.malloc_tuning);
+  out.Set("pythonThreads", facts.python_threads);
+  out.Set("idleSpinUs", facts.idle_spin_us);
   return out;
+}
+
+// cancel(id, error): aborts async call `id` (see detect_async.h); returns whether it was pending.
+Napi::Value Cancel(const Napi::CallbackInfo& info) {
+  return CancelDetectAsync(info.Env(), info[0].As<Napi::Number>().DoubleValue(), info[1]);
 }
 
 // buildInfo: what the addon was compiled against (binding.gyp's defines, from
@@ -112,6 +127,7 @@ static Napi::Object InitPyOutliers(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData(new AddonData(env));
   exports.Set("start", Napi::Function::New(env, Start, "start"));
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
+  exports.Set("cancel", Napi::Function::New(env, Cancel, "cancel"));
   exports.Set("buildInfo", BuildInfo(env));
   exports.Set("Outliers", Outliers::Define(env));
   return exports;

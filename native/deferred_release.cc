@@ -4,7 +4,7 @@
 #include <mutex>
 #include <vector>
 
-#include "python_thread.h"
+#include "python_threads.h"
 
 namespace py_outliers {
 namespace {

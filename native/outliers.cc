@@ -140,12 +140,17 @@ Napi::Value Outliers::DetectAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   InputArray input = CheckInput(info);
   if (!detector_) throw MakeClosedError(env);
+  const bool with_id = info.Length() > 1 && info[1].ToBoolean().Value();
   if (input.length == 0) {
     auto deferred = Napi::Promise::Deferred::New(env);
     deferred.Resolve(Napi::Int32Array::New(env, 0));
-    return deferred.Promise();
+    if (!with_id) return deferred.Promise();
+    Napi::Array out = Napi::Array::New(env, 2);
+    out.Set(0u, deferred.Promise());
+    out.Set(1u, Napi::Number::New(env, -1));  // settled: nothing to cancel
+    return out;
   }
-  return StartDetectAsync(env, detector_, input.array, input.data, input.length);
+  return StartDetectAsync(env, detector_, input.array, input.data, input.length, with_id);
 }
 
 void Outliers::Close(const Napi::CallbackInfo&) {

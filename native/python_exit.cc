@@ -9,7 +9,7 @@
 
 #include "py_ref.h"
 #include "python_runtime.h"
-#include "python_thread.h"
+#include "python_threads.h"
 
 namespace py_outliers {
 namespace {

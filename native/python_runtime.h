@@ -15,10 +15,15 @@
 
 namespace py_outliers {
 
-// Starts Python on the Python thread (python_thread.h) if nobody has yet, and waits for it.
-// `package_python_dir` (the package's python/ folder) goes first on sys.path. Any thread.
-// Returns an empty string on success, else why Python could not start.
-const std::string& EnsurePythonStarted(const std::string& package_python_dir);
+// The most Python threads a process may ask for (python_threads.h).
+constexpr int kMaxPythonThreads = 64;
+
+// Starts Python and its threads (python_threads.h) if nobody has yet, and waits for it.
+// `package_python_dir` (the package's python/ folder) goes first on sys.path;
+// `requested_threads` (> 0) overrides $PY_OUTLIERS_THREADS, and is ignored once Python runs.
+// Any thread. Returns an empty string on success, else why Python could not start.
+const std::string& EnsurePythonStarted(const std::string& package_python_dir,
+                                       int requested_threads);
 
 // The package's helper module (python/py_outliers_runtime.py), for the life of the process.
 // Only after a successful start; the GIL is needed to use it.
@@ -28,6 +33,8 @@ PyObject* RuntimeHelper();
 struct NativeRuntimeFacts {
   std::string libpython;  // the libpython the addon loaded
   bool malloc_tuning;     // whether glibc's malloc thresholds were raised (item 20)
+  int python_threads;     // how many Python threads run async calls
+  int idle_spin_us;       // how long an idle one polls for the next call
 };
 const NativeRuntimeFacts& RuntimeFacts();
 

@@ -17,6 +17,17 @@ import sys
 import threading
 
 
+class CallAborted(BaseException):
+    """Raised into a running async call whose AbortSignal fired (native/python_interrupt.h).
+
+    A BaseException, like KeyboardInterrupt, so that `except Exception:` in the called code
+    does not swallow it. Its result is discarded: the JS promise was already rejected.
+    """
+
+    def __init__(self, *args: object) -> None:
+        super().__init__(*(args or ("the call was aborted by its AbortSignal",)))
+
+
 def check_environment(build_version: str) -> None:
     """Refuse to run where the interpreter is not the one the addon was built against."""
     running = "{}.{}".format(*sys.version_info[:2])

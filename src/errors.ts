@@ -55,3 +55,17 @@ export class RemoteError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * The call was aborted through its `AbortSignal`, as Node's own APIs report it: `name` is
+ * `'AbortError'`, `code` is `'ABORT_ERR'`, and `cause` is the signal's `reason` (for
+ * `AbortSignal.timeout()`, a `TimeoutError` DOMException).
+ */
+export class AbortError extends Error {
+  readonly code = 'ABORT_ERR';
+
+  constructor(reason?: unknown) {
+    super('The operation was aborted', { cause: reason });
+    this.name = 'AbortError';
+  }
+}

@@ -8,11 +8,13 @@
  */
 import path from 'node:path';
 
-import { ClosedError, PythonError, ResultError } from './errors.js';
+import { AbortError, ClosedError, PythonError, ResultError } from './errors.js';
 import { loadAddon, type NativeAddon, type NativeOutliers } from './native.js';
+import { checkSignal, onAbort, type CallOptions } from './signal.js';
 import { checkValues, withCallSite } from './values.js';
 
-export { ClosedError, PythonError, RemoteError, ResultError } from './errors.js';
+export { AbortError, ClosedError, PythonError, RemoteError, ResultError } from './errors.js';
+export type { CallOptions } from './signal.js';
 export { RemoteOutliers, type RemoteOutliersOptions } from './remote.js';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './server.js';
 
@@ -20,15 +22,48 @@ export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './serv
 const PYTHON_DIR = path.resolve(__dirname, '..', 'python');
 
 let startedAddon: NativeAddon | undefined;
+/** setPythonThreads()'s value; 0: the process's setting ($PY_OUTLIERS_THREADS or the default). */
+let requestedThreads = 0;
 
 /** The addon, with Python started (once per process) and this thread attached to it. */
 function addon(): NativeAddon {
   if (startedAddon === undefined) {
     const loaded = loadAddon();
-    loaded.start(PYTHON_DIR, { PythonError, ResultError, ClosedError });
+    loaded.start(PYTHON_DIR, { PythonError, ResultError, ClosedError }, requestedThreads);
     startedAddon = loaded;
   }
   return startedAddon;
+}
+
+/** The most Python threads a process may have (native/python_runtime.h). */
+const MAX_PYTHON_THREADS = 64;
+
+/**
+ * Sets how many Python threads run {@link Outliers.detectAsync} calls in this process, in
+ * place of `PY_OUTLIERS_THREADS` or the default (2, or 1 on a single core; see the README).
+ * Python reads it when it starts, so call this before the first `Outliers` or
+ * {@link runtimeInfo} in the process (any thread). With 1, async calls run strictly one at a
+ * time: choose it if the Python function is not safe to run on two threads at once.
+ *
+ * @throws RangeError if `count` is not a whole number from 1 to 64.
+ * @throws Error if Python already runs with another count in this process.
+ */
+export function setPythonThreads(count: number): void {
+  if (!Number.isInteger(count) || count < 1 || count > MAX_PYTHON_THREADS) {
+    throw new RangeError(
+      `the Python thread count must be a whole number from 1 to ${MAX_PYTHON_THREADS}`,
+    );
+  }
+  if (startedAddon !== undefined) {
+    const running = Number(startedAddon.runtimeInfo().pythonThreads);
+    if (running !== count) {
+      throw new Error(
+        `py-outliers: Python already runs with ${running} threads in this process; ` +
+          `setPythonThreads(${count}) came too late`,
+      );
+    }
+  }
+  requestedThreads = count;
 }
 
 /** Sync results of up to this many indices avoid a native allocation (see native/outliers.h). */
@@ -67,6 +102,10 @@ export interface RuntimeInfo {
   readonly buildNumpyVersion: string;
   /** Whether glibc's malloc thresholds were raised for numpy (see the README). */
   readonly mallocTuning: boolean;
+  /** How many Python threads run async calls (see {@link setPythonThreads}). */
+  readonly pythonThreads: number;
+  /** How long, in µs, an idle Python thread polls for the next call (`PY_OUTLIERS_SPIN_US`). */
+  readonly idleSpinUs: number;
 }
 
 /** What {@link buildInfo} reports: the Python environment the addon was built against. */
@@ -167,22 +206,38 @@ export class Outliers {
   }
 
   /**
-   * Like {@link Outliers.detect}, but the Python call runs on py-outliers' own Python thread
-   * and the event loop stays free. Errors are rejections with the same classes, whose stack
-   * includes this call site.
+   * Like {@link Outliers.detect}, but the Python call runs on one of py-outliers' Python
+   * threads (see {@link setPythonThreads}) and the event loop stays free. Errors are rejections
+   * with the same classes, whose stack includes this call site.
    *
    * `values` is still not copied: do not write to it until the promise settles (Python would
    * read a mix of old and new values). Detaching or transferring its buffer meanwhile is
    * safe: the memory stays alive until Python is done with it.
+   *
+   * With `options.signal`, aborting rejects the promise at once with an {@link AbortError}. A
+   * call still queued never runs; a running call is interrupted where Python can be (while it
+   * runs Python bytecode, a `CallAborted` exception is raised in it); inside a C function (a
+   * numpy loop, `time.sleep`) it runs to its end, and its result is discarded.
+   *
+   * @throws TypeError if `values` is not a Float64Array or `options.signal` not an AbortSignal.
+   * @throws {@link AbortError} if the signal is aborted, already or during the call.
    */
-  async detectAsync(values: Float64Array): Promise<Int32Array> {
-    const callSite: { stack?: string } = {};
-    Error.captureStackTrace(callSite, this.detectAsync);
-    const input = checkValues(values);
+  async detectAsync(values: Float64Array, options?: CallOptions): Promise<Int32Array> {
     try {
-      return await this.#open().detectAsync(input);
+      const input = checkValues(values);
+      const signal = checkSignal(options);
+      const native = this.#open();
+      if (signal === undefined) return await native.detectAsync(input);
+      if (signal.aborted) throw new AbortError(signal.reason);
+      const [promise, id] = native.detectAsync(input, true);
+      const listener = onAbort(signal, (error) => addon().cancel(id, error));
+      try {
+        return await promise;
+      } finally {
+        listener[Symbol.dispose]();
+      }
     } catch (error) {
-      throw withCallSite(error, callSite);
+      throw withCallSite(error);
     }
   }
 

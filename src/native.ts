@@ -12,6 +12,8 @@ export interface NativeOutliers {
   /** The number of indices written to the scratch array, or a new array if they did not fit. */
   detect(values: Float64Array): number | Int32Array;
   detectAsync(values: Float64Array): Promise<Int32Array>;
+  /** With an id for cancel(); -1 if the promise is settled already (an empty input). */
+  detectAsync(values: Float64Array, withId: true): [Promise<Int32Array>, number];
   close(): void;
 }
 
@@ -28,7 +30,11 @@ export interface NativeAddon {
       ResultError: typeof ResultError;
       ClosedError: typeof ClosedError;
     },
+    /** 0: the process's setting; else the count asked for, which must match a running one. */
+    threads: number,
   ): void;
+  /** Rejects async call `id` with `error` now; false if it had settled. */
+  cancel(id: number, error: Error): boolean;
   runtimeInfo(): Record<string, string | boolean>;
   /** What the addon was compiled against; constant, no Python start. */
   buildInfo: { executable: string; pythonVersion: string; numpyVersion: string };

@@ -9,7 +9,8 @@ import path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-import { ClosedError, PythonError, RemoteError, ResultError } from './errors.js';
+import { AbortError, ClosedError, PythonError, RemoteError, ResultError } from './errors.js';
+import { checkSignal, onAbort, type CallOptions } from './signal.js';
 import { checkValues, withCallSite } from './values.js';
 
 const PROTO = path.resolve(__dirname, '..', 'python', 'detect.proto');
@@ -106,27 +107,40 @@ export class RemoteOutliers {
    * @throws {@link ResultError} if its result is not a valid list of indices.
    * @throws {@link RemoteError} if the server cannot be reached within the deadline, or fails.
    * @throws {@link ClosedError} after {@link RemoteOutliers.close}.
+   * @throws {@link AbortError} if `options.signal` aborts, already or during the call; the gRPC
+   *   call is then cancelled (the server sees it cancelled).
    */
-  async detect(values: Float64Array): Promise<Int32Array> {
-    const callSite: { stack?: string } = {};
-    Error.captureStackTrace(callSite, this.detect);
-    const input = checkValues(values);
-    const client = this.#client;
-    if (client === undefined) throw new ClosedError();
-    if (input.length === 0) return new Int32Array(0); // as in-process: no call for no data
+  async detect(values: Float64Array, options?: CallOptions): Promise<Int32Array> {
     try {
-      const reply = await new Promise<DetectReply>((resolve, reject) => {
-        // protobufjs encodes `repeated double` from a plain array only: the conversion is
-        // part of what a gRPC call costs, and is timed with it (NOTES.md item 22).
-        client.Detect(
-          { values: Array.from(input) },
-          { deadline: Date.now() + this.#deadlineMs },
-          (error, response) => (error ? reject(error) : resolve(response!)),
-        );
-      });
-      return Int32Array.from(reply.indices);
+      const input = checkValues(values);
+      const signal = checkSignal(options);
+      const client = this.#client;
+      if (client === undefined) throw new ClosedError();
+      if (signal?.aborted) throw new AbortError(signal.reason);
+      if (input.length === 0) return new Int32Array(0); // as in-process: no call for no data
+      let listener: Disposable | undefined;
+      try {
+        const reply = await new Promise<DetectReply>((resolve, reject) => {
+          // protobufjs encodes `repeated double` from a plain array only: the conversion is
+          // part of what a gRPC call costs, and is timed with it (NOTES.md item 22).
+          const call = client.Detect(
+            { values: Array.from(input) },
+            { deadline: Date.now() + this.#deadlineMs },
+            (error, response) => (error ? reject(error) : resolve(response!)),
+          );
+          if (signal !== undefined) {
+            listener = onAbort(signal, (error) => {
+              reject(error);
+              call.cancel();
+            });
+          }
+        });
+        return Int32Array.from(reply.indices);
+      } finally {
+        listener?.[Symbol.dispose]();
+      }
     } catch (error) {
-      throw withCallSite(this.#translate(error), callSite);
+      throw withCallSite(this.#translate(error));
     }
   }
 

@@ -28,11 +28,14 @@ export function checkValues(values: unknown): Float64Array {
   return values; // an ArrayBuffer from another realm (vm context)
 }
 
-/** Puts the frames of the JS call site (captured before an async hop) into `error`'s stack. */
-export function withCallSite(error: unknown, callSite: { stack?: string }): unknown {
-  if (error instanceof Error && callSite.stack !== undefined) {
-    const frames = callSite.stack.slice(callSite.stack.indexOf('\n'));
-    error.stack = `${error.name}: ${error.message}${frames}`;
-  }
+/**
+ * Gives an error that arrived across an async hop (made by the native layer or a gRPC
+ * callback, with no JS frames) the stack of the call that is awaiting it. Call it in the
+ * `catch` of the async method: V8's async stack traces then list the awaiting callers
+ * (`at async yourFunction`), as for an error thrown there, at no cost on the success path.
+ * (Capturing the stack up front, before the hop, costs ~3 µs on every call.)
+ */
+export function withCallSite(error: unknown): unknown {
+  if (error instanceof Error) Error.captureStackTrace(error);
   return error;
 }

@@ -46,14 +46,31 @@ describe('print() output reaches a piped stdout', () => {
   }
 
   it('with async calls in flight at process.exit(): what ran printed, what was queued never ran', () => {
-    const r = run(`
+    // One Python thread, so that the third call is queued behind the second.
+    const r = run(
+      `
       const f = fn('prints_then_sleeps');
       f.detectAsync(new Float64Array([1, 0]));
       f.detectAsync(new Float64Array([2, 1])); // still running at exit: the exit work waits for it
       f.detectAsync(new Float64Array([3, 0])); // queued behind it: dropped
-      setTimeout(() => process.exit(0), 300);`);
+      setTimeout(() => process.exit(0), 300);`,
+      { PY_OUTLIERS_THREADS: '1' },
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('async print 1\nasync print 2\n');
+  });
+
+  it('with calls running on two Python threads at process.exit(): both finish and print', () => {
+    const r = run(
+      `
+      const f = fn('prints_then_sleeps');
+      f.detectAsync(new Float64Array([1, 1]));
+      f.detectAsync(new Float64Array([2, 1])); // on the second thread, after the first waited 1 ms
+      setTimeout(() => process.exit(0), 300);`,
+      { PY_OUTLIERS_THREADS: '2' },
+    );
+    expect(r.status).toBe(0);
+    expect(r.stdout.split('\n').sort()).toEqual(['', 'async print 1', 'async print 2']);
   });
 });
 

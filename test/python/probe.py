@@ -348,3 +348,62 @@ def from_spec(data):
     if ndim == 2:
         return array.reshape(1, -1)
     return array
+
+
+# ---- threads and cancellation (test/threads.test.ts, test/abort.test.ts) ----------------
+
+_calls = {}
+_ran_on = set()
+_aborted = []
+
+
+def _count(name):
+    _calls[name] = _calls.get(name, 0) + 1
+
+
+def report_calls(data):
+    report(calls=_calls, aborted=_aborted, threads=len(_ran_on))
+
+
+def counted(data):
+    """Well-behaved, and counts its calls: a call that never ran is not counted."""
+    _count("counted")
+    return [int(np.argmax(data))]
+
+
+def sleep_then_argmax(data):
+    """Sleeps without the GIL for data[0] seconds, notes its thread, returns [argmax]."""
+    import threading
+    import time
+
+    _count("sleep_then_argmax")
+    _ran_on.add(threading.get_ident())
+    time.sleep(float(data[0]))
+    return [int(np.argmax(data))]
+
+
+def spin_forever(data):
+    """Runs Python bytecode forever: only an interruption ends it."""
+    _count("spin_forever")
+    try:
+        while True:
+            pass
+    except BaseException as error:
+        _aborted.append(type(error).__name__)
+        raise
+
+
+_kept_views = []
+
+
+def keep_then_sleep(data):
+    """Keeps its input (a view of the caller's memory), then sleeps (and is aborted)."""
+    import time
+
+    _kept_views.append(data)
+    time.sleep(0.3)
+    return []
+
+
+def report_kept_sums(data):
+    report(sums=[float(view.sum()) for view in _kept_views])

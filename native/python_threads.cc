@@ -1,0 +1,369 @@
+#include "python_threads.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "gil.h"
+#include "idle_spin.h"
+
+namespace py_outliers {
+namespace {
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// One pause of a polling loop: tells the core (and a hypervisor) that this is a spin, so a
+// sibling hyperthread gets the execution units meanwhile.
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// A thread asleep, waiting to be handed work. Each has a condition variable of its own so that
+// a waker chooses whom to wake: the most recently idle thread (LIFO), whose caches are warm and
+// whose idle time is the true gap between jobs. A shared condition variable wakes threads in
+// FIFO order, which with one call at a time alternates them: each then sees twice the real gap,
+// and the polling window (idle_spin.h) never opens.
+struct Sleeper {
+  std::condition_variable wake;
+  bool woken = false;  // under State::mutex
+};
+
+struct Queued {
+  std::unique_ptr<PythonJob> job;
+  int64_t since;  // when it was queued
+  bool big;
+};
+
+// How long a small job may wait for a busy thread before an idle one takes it (see Claimable).
+constexpr int64_t kPatienceNs = 1'000'000;
+
+// How much nicer than the process the Python threads run (see PrepareThread).
+constexpr int kNicer = 5;
+
+// Leaked on purpose, like the threads themselves: at process exit a thread may still be
+// waiting on a condition variable or running a job while static destructors run. Destroying
+// a mutex or condition variable that is in use is undefined behaviour; leaking it is not.
+struct State {
+  std::mutex mutex;
+  std::deque<Queued> jobs;
+  int pokes = 0;  // wake-ups with no job: take the GIL once to drain deferred releases
+  int count = 0;  // threads started; 0 until the start succeeded
+  std::vector<Sleeper*> asleep;  // the most recently idle last
+  Sleeper* watcher = nullptr;    // an idle thread waiting to help with small jobs, if any
+  int running_small = 0;         // threads running a small job
+  // The exit job has a slot of its own, ahead of `jobs`, for thread 0 only. `exiting` is set
+  // with it and read without the lock between jobs: from then on no other job runs.
+  std::unique_ptr<PythonJob> exit_job;
+  std::atomic<bool> exiting{false};
+  Sleeper* thread0 = nullptr;
+  // Polling (idle_spin.h): at most one thread polls at a time, watching `signals`, which every
+  // submit, poke and exit bumps, instead of the lock.
+  IdleSpin spin{0};
+  bool polling = false;
+  std::atomic<uint64_t> signals{0};
+};
+State& TheState() {
+  static State* state = new State();
+  return *state;
+}
+
+// Under the lock: wakes `sleeper` and takes it off the stack if it is there.
+void WakeLocked(State& state, Sleeper* sleeper) {
+  for (auto it = state.asleep.begin(); it != state.asleep.end(); ++it) {
+    if (*it == sleeper) {
+      state.asleep.erase(it);
+      break;
+    }
+  }
+  sleeper->woken = true;
+  sleeper->wake.notify_one();
+}
+
+// Whether a thread looking for work takes `queued` now. Small jobs (the Python glue around
+// short numpy loops, which holds the GIL nearly throughout) gain nothing from a second thread:
+// two threads only hand the GIL back and forth, each hand-off a futex wake, and with 1k-value
+// inputs, 8 in flight, two threads ran 0.57x the calls of one. So a small job goes to a
+// second thread only if no thread runs a small job (it would otherwise wait behind a big one),
+// or if it has waited kPatienceNs (the busy thread is slow: a function that releases the GIL
+// for long, or one that never returns). Big jobs, whose numpy loops run without the GIL, go
+// to any idle thread at once.
+bool Claimable(const State& state, const Queued& queued, int64_t now) {
+  return queued.big || state.running_small == 0 || now - queued.since >= kPatienceNs;
+}
+
+// What a thread takes next: one job, the exit job, or a poke (no job).
+struct Work {
+  std::unique_ptr<PythonJob> job;
+  bool exit = false;
+  bool small = false;
+};
+
+// Polls `signals` for up to the current window without the lock. Returns with the lock held.
+void Poll(State& state, std::unique_lock<std::mutex>& lock, int64_t idle_since) {
+  const int64_t window = state.spin.window_ns();
+  if (window == 0) return;
+  state.polling = true;
+  const uint64_t seen = state.signals.load(std::memory_order_acquire);
+  lock.unlock();
+  const int64_t deadline = idle_since + window;
+  for (unsigned i = 1; state.signals.load(std::memory_order_acquire) == seen; i++) {
+    CpuRelax();
+    // Every so often: check the clock, and let any other runnable thread on this core (a
+    // thread of the user's Python code, say) go first.
+    if (i % 64 == 0) {
+      if (NowNs() >= deadline) break;
+      if (i % 1024 == 0) std::this_thread::yield();
+    }
+  }
+  lock.lock();
+  state.polling = false;
+}
+
+Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just_ran) {
+  std::unique_lock<std::mutex> lock(state.mutex);
+  if (finished_small) state.running_small--;
+  const int64_t idle_since = NowNs();
+  bool polled = false;  // this thread was the one to poll, so it learns the gap
+  for (;;) {
+    Work work;
+    if (index == 0 && state.exit_job) {
+      work.job = std::move(state.exit_job);
+      work.exit = true;
+      return work;
+    }
+    if (state.pokes > 0) {
+      state.pokes--;
+      return work;
+    }
+    const int64_t now = NowNs();
+    if (!state.jobs.empty() && Claimable(state, state.jobs.front(), now)) {
+      if (state.watcher == &self) state.watcher = nullptr;
+      if (polled) state.spin.Learn(now - idle_since);
+      Queued& front = state.jobs.front();
+      work.job = std::move(front.job);
+      work.small = !front.big;
+      if (work.small) state.running_small++;
+      state.jobs.pop_front();
+      // Jobs left behind always have a thread looking out for them, so that none waits behind
+      // slow ones while a thread sleeps.
+      if (!state.jobs.empty() && state.watcher == nullptr && !state.asleep.empty()) {
+        WakeLocked(state, state.asleep.back());
+      }
+      return work;
+    }
+    // While small jobs run or wait, one idle thread watches, in case the busy thread is slow
+    // to come back for them; it stops once the pool is idle. It waits on a timer, not a
+    // wake-up from each submit: waking a thread costs the submitting JS thread a futex wake.
+    const bool stream = state.running_small > 0 || !state.jobs.empty() || state.polling;
+    if (stream && (state.watcher == nullptr || state.watcher == &self)) {
+      state.watcher = &self;
+      const int64_t deadline = (state.jobs.empty() ? now : state.jobs.front().since) + kPatienceNs;
+      self.woken = false;
+      self.wake.wait_until(
+          lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline)));
+      continue;
+    }
+    if (state.watcher == &self) state.watcher = nullptr;
+    if (just_ran && !polled && state.jobs.empty() && !state.polling && state.running_small == 0) {
+      // A thread fresh from a job, while no other runs small jobs: poll for the next one.
+      polled = true;
+      Poll(state, lock, idle_since);
+      continue;
+    }
+    self.woken = false;
+    state.asleep.push_back(&self);
+    self.wake.wait(lock, [&] { return self.woken; });
+  }
+}
+
+void Loop(int index) {
+  State& state = TheState();
+  Sleeper* self = new Sleeper();  // leaked with the thread, which never ends
+  if (index == 0) {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    state.thread0 = self;
+  }
+  bool finished_small = false;
+  bool just_ran = false;
+  for (;;) {
+    Work work = Next(state, index, *self, finished_small, just_ran);
+    finished_small = work.small;
+    just_ran = work.job != nullptr;
+    // The GIL is taken and released per job: a JS thread calling the sync API then waits for
+    // one call at most, never for a whole queue. Once exiting, jobs are only destroyed (still
+    // under the GIL: they may own PyRefs). A poke takes the GIL just to release it: the
+    // release drains the deferred releases.
+    GilHold hold;
+    if (work.job && (work.exit || !state.exiting.load(std::memory_order_acquire))) {
+      work.job->Run();
+    }
+    work.job.reset();
+  }
+}
+
+// Node unloads an addon (dlclose) when the last environment that loaded it ends, e.g. when
+// the only Worker that used it exits. These threads run our code for the life of the process,
+// and Python holds pointers into it (the pin type's dealloc), so the library must stay
+// mapped: re-open it with RTLD_NODELETE (still RTLD_LOCAL, see NOTES.md item 1).
+std::string KeepLibraryLoaded() {
+  Dl_info self{};
+  if (dladdr(reinterpret_cast<void*>(&KeepLibraryLoaded), &self) == 0 ||
+      self.dli_fname == nullptr ||
+      dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
+    return "cannot pin the py-outliers addon in memory";
+  }
+  return "";
+}
+
+// Names the thread (for top -H, gdb, perf) and lowers its scheduling priority a little below
+// the JS threads'. On a machine with as many busy Python threads as cores, the event loop would
+// otherwise queue behind them for the CPU when it wakes: measured on 2 cores, two threads
+// running 1M-value calls raised the event loop's p99 delay from 1.9 to 2.5-3.1 ms. A nicer
+// thread still gets every core no one else wants, so throughput is unchanged when JS is idle.
+void PrepareThread(int index) {
+  const std::string name = "py-outliers/" + std::to_string(index);  // at most 15 characters
+  pthread_setname_np(pthread_self(), name.substr(0, 15).c_str());
+  const id_t tid = static_cast<id_t>(syscall(SYS_gettid));  // on Linux, nice is per thread
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, tid);
+  if (errno == 0) setpriority(PRIO_PROCESS, tid, std::min(nice + kNicer, 19));
+}
+
+// Threads 1..count-1, started by thread 0 once Python runs. Each makes its Python thread
+// state once, for its whole life (PyThreadState_New also registers it for the PyGILState API
+// on this thread, so every GilHold reuses it). Returns why one could not start, if so.
+std::string StartOtherThreads(int count) {
+  for (int index = 1; index < count; index++) {
+    std::promise<bool> ready;
+    std::future<bool> made = ready.get_future();
+    try {
+      std::thread([index, ready = std::move(ready)]() mutable {
+        PrepareThread(index);
+        ready.set_value(PyThreadState_New(PyInterpreterState_Main()) != nullptr);
+        Loop(index);
+      }).detach();
+    } catch (const std::system_error& error) {
+      return std::string("cannot start Python thread ") + std::to_string(index) + ": " +
+             error.what();
+    }
+    if (!made.get()) return "cannot create a Python thread state";
+  }
+  return "";
+}
+
+}  // namespace
+
+std::string StartPythonThreads(const PythonThreadsOptions& options,
+                               const std::function<std::string()>& initialize) {
+  std::string error = KeepLibraryLoaded();
+  if (!error.empty()) return error;
+  std::promise<std::string> started;
+  std::future<std::string> result = started.get_future();
+  // The promise moves into the thread: the caller may return (and would destroy a promise it
+  // owned) while set_value is still finishing on the other thread.
+  std::thread thread([started = std::move(started), initialize, options]() mutable {
+    PrepareThread(0);
+    std::string error = initialize();
+    if (!error.empty()) {
+      started.set_value(error);
+      return;
+    }
+    // Initialization left the GIL with us; hand it back so that every thread can take it.
+    PyEval_SaveThread();
+    error = StartOtherThreads(options.count);
+    if (!error.empty()) {
+      started.set_value(error);
+      return;
+    }
+    {
+      State& state = TheState();
+      std::lock_guard<std::mutex> lock(state.mutex);
+      state.spin = IdleSpin(options.idle_spin_ns);
+      state.count = options.count;
+    }
+    started.set_value(std::string());
+    Loop(0);
+  });
+  // Detached: the threads live as long as the process. They are never joined, because joining
+  // would mean stopping Python, and Py_Finalize is never called (numpy cannot restart).
+  thread.detach();
+  return result.get();
+}
+
+int PythonThreadCount() {
+  State& state = TheState();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  return state.count;
+}
+
+void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
+  State& state = TheState();
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    const bool big = job->RunsMostlyWithoutGil();
+    state.jobs.push_back(Queued{std::move(job), NowNs(), big});
+    state.signals.fetch_add(1, std::memory_order_release);
+    // The poller, if any, takes this job without being woken: the futex wake (on a VM, an
+    // interrupt) and the sleeper's wake-up latency that polling saves.
+    if (state.polling && state.jobs.size() == 1) return;
+    if (big) {
+      if (!state.asleep.empty()) {
+        WakeLocked(state, state.asleep.back());
+      } else if (state.watcher != nullptr) {
+        WakeLocked(state, state.watcher);  // it waits for small jobs; this one it takes now
+      }
+      return;
+    }
+    // A small job: a thread that runs small jobs takes it next, and a watcher steps in if that
+    // thread is slow to (see Claimable). Only without a watcher is a thread woken: to run it,
+    // if no thread runs small jobs, or else to become the watcher.
+    if (state.watcher == nullptr && !state.asleep.empty()) {
+      WakeLocked(state, state.asleep.back());
+    }
+  }
+}
+
+void SubmitExitJob(std::unique_ptr<PythonJob> job) {
+  State& state = TheState();
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    state.exit_job = std::move(job);
+    state.exiting.store(true, std::memory_order_release);
+    state.signals.fetch_add(1, std::memory_order_release);
+    if (state.thread0 != nullptr) WakeLocked(state, state.thread0);
+  }
+}
+
+void WakePythonThread() {
+  State& state = TheState();
+  {
+    std::lock_guard<std::mutex> lock(state.mutex);
+    if (state.count == 0) return;
+    state.pokes++;
+    state.signals.fetch_add(1, std::memory_order_release);
+    if (!state.asleep.empty()) WakeLocked(state, state.asleep.back());
+  }
+}
+
+}  // namespace py_outliers

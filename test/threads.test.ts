@@ -1,0 +1,171 @@
+// Python threads: PY_OUTLIERS_THREADS / setPythonThreads() choose how many run async calls. Each
+// count runs in a process of its own (it is fixed when Python starts), and every result is
+// checked against the sync path, whatever order the calls finish in.
+import { describe, expect, it } from 'vitest';
+
+import { PACKAGE_ENTRY, PROBE_DIR, runNode } from './helpers.js';
+
+const PRELUDE = `
+  const lib = require(${JSON.stringify(PACKAGE_ENTRY)});
+  const probe = (name) => new lib.Outliers('probe', name, { paths: [${JSON.stringify(PROBE_DIR)}] });
+  const spiked = (length, at) => {
+    const v = new Float64Array(length);
+    for (let i = 0; i < length; i++) v[i] = ((i * 7919) % 1000) / 1000;
+    v[at] = 1000;
+    return v;
+  };
+  const report = (o) => o.detectAsync(new Float64Array(1)).catch((e) => JSON.parse(e.message));`;
+
+function run(body: string, env: NodeJS.ProcessEnv = {}): Record<string, unknown> {
+  const r = runNode(
+    `${PRELUDE}\n(async () => {\n${body}\n})().catch((e) => { console.error(e); process.exit(1); });`,
+    {
+      env: { ...process.env, ...env },
+      timeoutMs: 120_000,
+    },
+  );
+  if (r.status !== 0) throw new Error(`child failed (${r.status} ${r.signal}):\n${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+describe('Python threads', () => {
+  for (const threads of [1, 2, 4]) {
+    it(`${threads} thread(s): many calls in flight, mixed sizes and sync calls, all equal to sync`, () => {
+      const out = run(
+        `
+        const o = new lib.Outliers();
+        const sizes = [10, 1000, 70_000, 200_000];
+        const inputs = [];
+        for (let i = 0; i < 240; i++) {
+          const length = sizes[i % sizes.length];
+          inputs.push(spiked(length, (i * 37) % length));
+        }
+        const expected = inputs.map((v) => Array.from(o.detect(v)));
+        let settled = 0;
+        const calls = inputs.map((v) => o.detectAsync(v).finally(() => settled++));
+        // Sync calls while the async ones run, on the JS thread, between Python threads.
+        const sync = inputs.slice(0, 20).map((v) => Array.from(o.detect(v)));
+        const results = (await Promise.all(calls)).map((r) => Array.from(r));
+        // Several threads ran in parallel: sleeping calls (GIL released) on distinct threads.
+        const sleeper = probe('sleep_then_argmax');
+        await Promise.all(Array.from({ length: ${threads} }, () => sleeper.detectAsync(new Float64Array([0.3, 1]))));
+        console.log(JSON.stringify({
+          info: lib.runtimeInfo().pythonThreads,
+          same: JSON.stringify(results) === JSON.stringify(expected),
+          syncSame: JSON.stringify(sync) === JSON.stringify(expected.slice(0, 20)),
+          settled,
+          ranOn: (await report(probe('report_calls'))).threads,
+        }));`,
+        { PY_OUTLIERS_THREADS: String(threads) },
+      );
+      expect(out).toEqual({
+        info: threads,
+        same: true,
+        syncSame: true,
+        settled: 240,
+        ranOn: threads,
+      });
+    });
+  }
+
+  it('setPythonThreads() before first use sets the count; later, only the same count passes', () => {
+    const out = run(
+      `
+      const errors = [];
+      for (const bad of [0, 65, 1.5, NaN, '2']) {
+        try { lib.setPythonThreads(bad); } catch (e) { errors.push(e.name); }
+      }
+      lib.setPythonThreads(3);
+      const info = lib.runtimeInfo();
+      lib.setPythonThreads(3); // the running count: fine
+      let late;
+      try { lib.setPythonThreads(2); } catch (e) { late = e.message; }
+      console.log(JSON.stringify({ errors, threads: info.pythonThreads, spin: info.idleSpinUs, late }));`,
+      { PY_OUTLIERS_THREADS: '1' }, // the call wins over the variable
+    );
+    expect(out).toEqual({
+      errors: ['RangeError', 'RangeError', 'RangeError', 'RangeError', 'RangeError'],
+      threads: 3,
+      spin: 100,
+      late: expect.stringMatching(
+        /already runs with 3 threads.*setPythonThreads\(2\) came too late/,
+      ),
+    });
+  });
+
+  it('a bad PY_OUTLIERS_THREADS or PY_OUTLIERS_SPIN_US is a start-up error that names it', () => {
+    for (const [name, value] of [
+      ['PY_OUTLIERS_THREADS', 'many'],
+      ['PY_OUTLIERS_THREADS', '0'],
+      ['PY_OUTLIERS_SPIN_US', '-5'],
+    ] as const) {
+      const out = run(
+        `
+        let message;
+        try { new lib.Outliers(); } catch (e) { message = e.message; }
+        console.log(JSON.stringify({ message }));`,
+        { [name]: value },
+      );
+      expect(out['message']).toMatch(new RegExp(`${name} must be a whole number .*'${value}'`));
+    }
+  });
+
+  it('PY_OUTLIERS_SPIN_US=0: no polling, same results', () => {
+    const out = run(
+      `
+      const o = new lib.Outliers();
+      const v = spiked(1000, 17);
+      const r = [];
+      for (let i = 0; i < 200; i++) r.push((await o.detectAsync(v))[0]);
+      console.log(JSON.stringify({ spin: lib.runtimeInfo().idleSpinUs, all17: r.every((x) => x === 17) }));`,
+      { PY_OUTLIERS_SPIN_US: '0' },
+    );
+    expect(out).toEqual({ spin: 0, all17: true });
+  });
+
+  it('close() with calls running on several threads: running ones finish, queued ones refuse', () => {
+    const out = run(
+      `
+      const sleeper = probe('sleep_then_argmax');
+      const running = [0, 1, 2].map(() => sleeper.detectAsync(new Float64Array([0.4, 1])));
+      await new Promise((r) => setTimeout(r, 100)); // all three threads busy
+      const queued = [0, 1].map(() =>
+        sleeper.detectAsync(new Float64Array([0, 1])).then(() => 'resolved', (e) => e.name));
+      sleeper.close();
+      const ran = (await Promise.all(running)).map((r) => Array.from(r));
+      const refused = await Promise.all(queued);
+      console.log(JSON.stringify({ ran, refused }));`,
+      { PY_OUTLIERS_THREADS: '3' },
+    );
+    expect(out).toEqual({ ran: [[1], [1], [1]], refused: ['ClosedError', 'ClosedError'] });
+  });
+
+  it('a Worker and the main thread call at once, on two Python threads', () => {
+    const out = run(
+      `
+      const { Worker } = require('node:worker_threads');
+      const worker = new Worker(\`
+        const lib = require(\${JSON.stringify(${JSON.stringify(PACKAGE_ENTRY)})});
+        const { parentPort } = require('node:worker_threads');
+        const o = new lib.Outliers();
+        (async () => {
+          const v = new Float64Array(200_000).fill(1); v[123] = 1000;
+          const r = await Promise.all(Array.from({ length: 40 }, () => o.detectAsync(v)));
+          parentPort.postMessage(r.every((x) => x.length === 1 && x[0] === 123));
+        })();\`, { eval: true });
+      // Listening before the main thread's own calls: a message with no listener is lost.
+      const answer = new Promise((resolve, reject) => {
+        worker.once('message', resolve);
+        worker.once('error', reject);
+      });
+      const o = new lib.Outliers();
+      const v = spiked(200_000, 99);
+      const mine = await Promise.all(Array.from({ length: 40 }, () => o.detectAsync(v)));
+      const theirs = await answer;
+      await worker.terminate();
+      console.log(JSON.stringify({ mine: mine.every((x) => x.length === 1 && x[0] === 99), theirs }));`,
+      { PY_OUTLIERS_THREADS: '2' },
+    );
+    expect(out).toEqual({ mine: true, theirs: true });
+  });
+});
