@@ -25,7 +25,6 @@ class IdleSpin {
 
   // How long to poll now. 0: go straight to sleep.
   int64_t window_ns() const { return window_ns_; }
-  int64_t max_ns() const { return max_ns_; }
 
   // The idle period that just ended lasted `idle_ns` (from the end of the last job to the
   // arrival of this one, or to a wake-up for another reason).

@@ -67,8 +67,8 @@ constexpr int kNicer = 5;
 struct State {
   std::mutex mutex;
   std::deque<Queued> jobs;
-  int pokes = 0;  // wake-ups with no job: take the GIL once to drain deferred releases
-  int count = 0;  // threads started; 0 until the start succeeded
+  int pokes = 0;         // wake-ups with no job: take the GIL once to drain deferred releases
+  bool started = false;  // every thread runs: pokes may be queued
   std::vector<Sleeper*> asleep;  // the most recently idle last
   Sleeper* watcher = nullptr;    // an idle thread waiting to help with small jobs, if any
   int running_small = 0;         // threads running a small job
@@ -300,7 +300,7 @@ std::string StartPythonThreads(const PythonThreadsOptions& options,
       State& state = TheState();
       std::lock_guard<std::mutex> lock(state.mutex);
       state.spin = IdleSpin(options.idle_spin_ns);
-      state.count = options.count;
+      state.started = true;
     }
     started.set_value(std::string());
     Loop(0);
@@ -309,12 +309,6 @@ std::string StartPythonThreads(const PythonThreadsOptions& options,
   // would mean stopping Python, and Py_Finalize is never called (numpy cannot restart).
   thread.detach();
   return result.get();
-}
-
-int PythonThreadCount() {
-  State& state = TheState();
-  std::lock_guard<std::mutex> lock(state.mutex);
-  return state.count;
 }
 
 void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
@@ -359,7 +353,7 @@ void WakePythonThread() {
   State& state = TheState();
   {
     std::lock_guard<std::mutex> lock(state.mutex);
-    if (state.count == 0) return;
+    if (!state.started) return;
     state.pokes++;
     state.signals.fetch_add(1, std::memory_order_release);
     if (!state.asleep.empty()) WakeLocked(state, state.asleep.back());

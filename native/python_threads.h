@@ -11,6 +11,7 @@
 // Worker) that may go away, and the exit work (threading._shutdown) runs there too.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -40,9 +41,6 @@ struct PythonThreadsOptions {
 // process, by python_runtime.cc.
 std::string StartPythonThreads(const PythonThreadsOptions& options,
                                const std::function<std::string()>& initialize);
-
-// How many threads run jobs (0 before a successful start).
-int PythonThreadCount();
 
 // Queues a job (FIFO); a free thread runs it. Any thread; no GIL needed. Only after a
 // successful start.
