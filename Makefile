@@ -22,7 +22,7 @@ VENV_STAMP := $(VENV)/.requirements-installed
 NPM_STAMP := node_modules/.installed
 ADDON := build/Release/py_outliers.node
 DIST := dist/index.js
-GRPC_STUBS := python/generated/detect_pb2_grpc.py
+GRPC_STUBS := python/generated/detect_pb2_grpc.py python/generated/health_pb2_grpc.py
 
 NATIVE_SOURCES := $(wildcard native/*.cc native/*.h native/*.js) binding.gyp
 TS_SOURCES := $(wildcard src/*.ts src/*.mts) tsconfig.json tsconfig.build.json
@@ -69,11 +69,11 @@ $(DIST): $(TS_SOURCES) $(NPM_STAMP)
 	npm run build:ts
 	touch $@
 
-# The gRPC baseline's Python stubs, generated (not committed) from the proto.
-$(GRPC_STUBS): python/detect.proto $(VENV_STAMP)
+# The gRPC server's Python stubs, generated (not committed) from the protos.
+python/generated/%_pb2_grpc.py: python/%.proto $(VENV_STAMP)
 	mkdir -p python/generated
 	$(VENV_PY) -m grpc_tools.protoc -Ipython --python_out=python/generated \
-		--grpc_python_out=python/generated python/detect.proto
+		--grpc_python_out=python/generated $<
 
 typecheck: $(NPM_STAMP)
 	npm run typecheck

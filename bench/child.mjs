@@ -4,7 +4,8 @@
 //   node bench/child.mjs <inproc|ncp|grpc> '<json config>'
 //
 // Requests (one JSON line each on stdin): {op: 'measure', mode, size, budgetMs, minSamples},
-// and for inproc {op: 'eventLoop'}, {op: 'throughput'}, {op: 'runtime'}.
+// for inproc {op: 'eventLoop'}, {op: 'throughput'}, {op: 'threadThroughput'}, {op: 'runtime'},
+// for grpc {op: 'remoteThroughput'}.
 import fsPromises from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -52,10 +53,15 @@ function callsFor() {
   if (family === 'grpc') {
     const { RemoteOutliers } = require(path.join(ROOT, 'dist', 'index.js'));
     const detector = new RemoteOutliers(config.detectAddress);
+    const repeated = new RemoteOutliers(config.detectAddress, { encoding: 'repeated-double' });
     const trivial = new RemoteOutliers(config.trivialAddress);
     return {
       sync: {},
-      async: { grpc: (v) => detector.detect(v), grpc_trivial: (v) => trivial.detect(v) },
+      async: {
+        grpc: (v) => detector.detect(v),
+        grpc_repeated: (v) => repeated.detect(v),
+        grpc_trivial: (v) => trivial.detect(v),
+      },
     };
   }
   if (family === 'ncp') {
@@ -79,6 +85,24 @@ try {
   calls = callsFor();
 } catch (error) {
   calls = { unavailable: String(error.message ?? error) };
+}
+
+const remotes = new Map();
+
+/** Calls/s of `call` on `size` values with `inFlight` calls in flight for `roundMs`. */
+async function streamThroughput(call, size, inFlight, roundMs) {
+  const values = input(size);
+  for (let i = 0; i < inFlight; i++) await call(values); // warm: connections, caches
+  let n = 0;
+  const t0 = performance.now();
+  const lane = async () => {
+    while (performance.now() - t0 < roundMs) {
+      await call(values);
+      n++;
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, lane));
+  return { perSecond: n / ((performance.now() - t0) / 1000) };
 }
 
 async function eventLoopDelay(label, runFor) {
@@ -200,19 +224,17 @@ serveRequests({
 
   // detectAsync throughput with `inFlight` calls in flight on `size` values, for the Python
   // thread count this process runs with (run.mjs starts one process per count).
-  threadThroughput: async ({ size, inFlight, roundMs }) => {
-    const { detector } = calls;
-    const values = input(size);
-    for (let i = 0; i < 4; i++) await detector.detectAsync(values);
-    let n = 0;
-    const t0 = performance.now();
-    const lane = async () => {
-      while (performance.now() - t0 < roundMs) {
-        await detector.detectAsync(values);
-        n++;
-      }
-    };
-    await Promise.all(Array.from({ length: inFlight }, lane));
-    return { perSecond: n / ((performance.now() - t0) / 1000) };
+  threadThroughput: ({ size, inFlight, roundMs }) =>
+    streamThroughput((values) => calls.detector.detectAsync(values), size, inFlight, roundMs),
+
+  // RemoteOutliers throughput against the server at `address` (run.mjs starts one per worker
+  // count), with `inFlight` calls in flight on `size` values.
+  remoteThroughput: ({ address, size, inFlight, roundMs }) => {
+    if (!remotes.has(address)) {
+      const { RemoteOutliers } = require(path.join(ROOT, 'dist', 'index.js'));
+      remotes.set(address, new RemoteOutliers(address));
+    }
+    const remote = remotes.get(address);
+    return streamThroughput((values) => remote.detect(values), size, inFlight, roundMs);
   },
 });

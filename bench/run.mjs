@@ -34,7 +34,8 @@ const MODES = {
   async: 'in-process detectAsync',
   stat: 'fs.promises.stat round trip (libuv pool)',
   inproc_notune: 'in-process detect, malloc tuning off',
-  grpc: 'gRPC detect',
+  grpc: 'gRPC detect (RemoteOutliers, raw bytes)',
+  grpc_repeated: 'gRPC detect, repeated double (as first written)',
   grpc_trivial: 'gRPC, trivial function',
   ncp: 'node-calls-python detect',
   ncp_trivial: 'node-calls-python, trivial function',
@@ -139,6 +140,7 @@ function chart(find) {
     ['inproc_trivial', '#1f77b4', '4 3'],
     ['async', '#17becf', ''],
     ['grpc', '#d62728', ''],
+    ['grpc_repeated', '#ff9896', ''],
     ['grpc_trivial', '#d62728', '4 3'],
     ['ncp', '#9467bd', ''],
     ['python', '#2ca02c', ''],
@@ -197,15 +199,43 @@ function chart(find) {
   return out.join('\n');
 }
 
-// ---- throughput by number of Python threads ---------------------------------------------------
+// ---- throughput by number of Python threads, and by server processes ------------------------
+
+/**
+ * Calls/s for each of `counts` at each size, in alternating rounds (the order rotates), so
+ * that each ratio to the first count compares neighbours in time on this noisy machine.
+ * `measure(k, size)` runs one round of count k and resolves to its calls/s.
+ */
+async function byCount({ counts, sizes, rounds, label, measure }) {
+  const rows = [];
+  for (const size of sizes) {
+    const perRound = counts.map(() => []);
+    for (let round = 0; round < rounds; round++) {
+      for (let i = 0; i < counts.length; i++) {
+        const k = (i + round) % counts.length;
+        showProgress(`${label} at ${sizeLabel(size)}, round ${round + 1}/${rounds}: ${counts[k]}`);
+        perRound[k].push(await measure(k, size));
+      }
+    }
+    const median = (xs) => summarize(xs).medianUs;
+    rows.push({
+      size,
+      perSecond: Object.fromEntries(counts.map((n, k) => [n, median(perRound[k])])),
+      // Paired by round: count n against the first in the same round.
+      ratioTo1: Object.fromEntries(
+        counts.map((n, k) => [n, median(perRound[k].map((v, r) => v / perRound[0][r]))]),
+      ),
+    });
+  }
+  return { rounds, counts, rows };
+}
+
 const THREAD_COUNTS = [1, 2, 4];
 const THREAD_SIZES = QUICK ? [1000, 100_000] : [1000, 100_000, 1_000_000, 10_000_000];
 const THREAD_IN_FLIGHT = 8;
 
-/**
- * detectAsync calls/s with 8 in flight, by Python thread count (a process each: the count is
- * fixed when Python starts), in alternating rounds so that each ratio compares neighbours.
- */
+/** detectAsync calls/s with 8 in flight, by Python thread count (a process each: the count is
+ * fixed when Python starts). */
 async function threadThroughput(child) {
   const families = THREAD_COUNTS.map(
     (n) =>
@@ -214,40 +244,98 @@ async function threadThroughput(child) {
       }),
   );
   try {
-    const rounds = QUICK ? 2 : 5;
-    const rows = [];
-    for (const size of THREAD_SIZES) {
-      const perRound = THREAD_COUNTS.map(() => []);
-      const roundMs = QUICK ? 150 : size >= 10_000_000 ? 2000 : 600;
-      for (let round = 0; round < rounds; round++) {
-        for (let i = 0; i < families.length; i++) {
-          const k = (i + round) % families.length;
-          showProgress(
-            `throughput at ${sizeLabel(size)}, round ${round + 1}/${rounds}: ${THREAD_COUNTS[k]} Python threads`,
-          );
-          const { perSecond } = await families[k].request({
+    const result = await byCount({
+      counts: THREAD_COUNTS,
+      sizes: THREAD_SIZES,
+      rounds: QUICK ? 2 : 5,
+      label: 'detectAsync throughput by Python threads',
+      measure: async (k, size) =>
+        (
+          await families[k].request({
             op: 'threadThroughput',
             size,
             inFlight: THREAD_IN_FLIGHT,
-            roundMs,
-          });
-          perRound[k].push(perSecond);
-        }
-      }
-      const median = (xs) => summarize(xs).medianUs;
-      rows.push({
-        size,
-        perSecond: Object.fromEntries(THREAD_COUNTS.map((n, k) => [n, median(perRound[k])])),
-        // Paired by round: threads n against 1 in the same round.
-        ratioTo1: Object.fromEntries(
-          THREAD_COUNTS.map((n, k) => [n, median(perRound[k].map((v, r) => v / perRound[0][r]))]),
-        ),
-      });
-    }
-    return { inFlight: THREAD_IN_FLIGHT, rounds, counts: THREAD_COUNTS, rows };
+            roundMs: QUICK ? 150 : size >= 10_000_000 ? 2000 : 600,
+          })
+        ).perSecond,
+    });
+    return { inFlight: THREAD_IN_FLIGHT, ...result };
   } finally {
     await Promise.all(families.map((f) => f.close()));
   }
+}
+
+const WORKER_COUNTS = [1, 2, 4];
+const WORKER_SIZES = QUICK ? [100_000] : [100_000, 1_000_000];
+const REMOTE_IN_FLIGHT = 16;
+
+/**
+ * RemoteOutliers calls/s with 16 in flight against `grpc_server.py --workers N` (one server
+ * per count, all running side by side), from one client process.
+ */
+async function serverWorkerThroughput(child, startGrpcServer) {
+  showProgress('starting gRPC servers with 1, 2 and 4 workers');
+  const servers = await Promise.all(WORKER_COUNTS.map((workers) => startGrpcServer({ workers })));
+  const client = new Family('gRPC client, server workers', process.execPath, [child, 'grpc']);
+  try {
+    const result = await byCount({
+      counts: WORKER_COUNTS,
+      sizes: WORKER_SIZES,
+      rounds: QUICK ? 1 : 4,
+      label: 'RemoteOutliers throughput by server workers',
+      measure: async (k, size) =>
+        (
+          await client.request({
+            op: 'remoteThroughput',
+            address: servers[k].address,
+            size,
+            inFlight: REMOTE_IN_FLIGHT,
+            roundMs: QUICK ? 300 : 1500,
+          })
+        ).perSecond,
+    });
+    return { inFlight: REMOTE_IN_FLIGHT, ...result };
+  } finally {
+    await client.close();
+    await Promise.all(servers.map((s) => s.stop()));
+  }
+}
+
+// ---- start-up -------------------------------------------------------------------------------
+/** Wall time of a process from spawn to exit, in ms. */
+function runMs(command, args) {
+  return new Promise((resolve, reject) => {
+    const t0 = performance.now();
+    const child = spawn(command, args, { stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', (code) =>
+      code === 0 ? resolve(performance.now() - t0) : reject(new Error(`${command} exit ${code}`)),
+    );
+  });
+}
+
+/**
+ * What importing py-outliers costs a process: `import` + `new Outliers()` + the first `detect`,
+ * against bare node plus plain Python's `import numpy` (the floor: Python must start and numpy
+ * must load either way), whole processes, side by side in each round.
+ */
+async function startupCost() {
+  const entry = JSON.stringify(path.join(ROOT, 'dist', 'index.js'));
+  const firstDetect = `const p = require(${entry}); new p.Outliers().detect(new Float64Array([1, 2, 3]));`;
+  const rounds = QUICK ? 3 : 11;
+  const rows = { node: [], numpy: [], firstDetect: [], extra: [] };
+  for (let round = 0; round < rounds; round++) {
+    showProgress(`start-up, round ${round + 1}/${rounds}`);
+    const node = await runMs(process.execPath, ['-e', '0']);
+    const numpy = await runMs(BUILD_PYTHON, ['-c', 'import numpy']);
+    const first = await runMs(process.execPath, ['-e', firstDetect]);
+    rows.node.push(node);
+    rows.numpy.push(numpy);
+    rows.firstDetect.push(first);
+    rows.extra.push(first - node - numpy);
+  }
+  const median = (xs) => summarize(xs).medianUs;
+  return Object.fromEntries(Object.entries(rows).map(([k, xs]) => [`${k}Ms`, median(xs)]));
 }
 
 // ---- main -----------------------------------------------------------------------------------
@@ -308,6 +396,7 @@ async function main() {
         [
           ['grpc_trivial', any],
           ['grpc', nonEmpty],
+          ['grpc_repeated', nonEmpty],
         ],
       ],
       [
@@ -372,6 +461,8 @@ async function main() {
     showProgress('throughput at 1k: detect against detectAsync with 64 in flight');
     Object.assign(extra, await inproc.request({ op: 'throughput' }));
     extra.threads = await threadThroughput(child);
+    extra.serverWorkers = await serverWorkerThroughput(child, startGrpcServer);
+    extra.startup = await startupCost();
     showProgress('zero copy: the trivial call on 1 value against a large input, alternating');
     Object.assign(extra, await inproc.request({ op: 'zeroCopy' }));
     Object.assign(extra, await inproc.request({ op: 'runtime' }));
@@ -421,6 +512,7 @@ function report(all, extra) {
     return [
       sizeLabel(size),
       fmtRatio(ratio(find('grpc', size), find('inproc', size))),
+      fmtRatio(ratio(find('grpc_repeated', size), find('inproc', size))),
       fmtRatio(ratio(find('grpc_trivial', size), overheadRef)),
       fmtRatio(ratio(find('inproc', size), find('python', size))),
       fmtRatio(ratio(find('ncp', size), find('inproc', size))),
@@ -464,6 +556,27 @@ function report(all, extra) {
     ],
     [`gRPC / in-process call overhead >= 1000x`, grpcOverhead >= 1000, fmtRatio(grpcOverhead)],
     [`gRPC / in-process end to end at 1k >= 40x`, endToEnd1k >= 40, fmtRatio(endToEnd1k)],
+    ...[1e7]
+      .filter((s) => find('grpc', s))
+      .map((s) => {
+        const r = ratio(find('grpc', s), find('inproc', s));
+        return [
+          `RemoteOutliers (raw) / in-process detect at ${sizeLabel(s)} <= 3x`,
+          r <= 3,
+          fmtRatio(r),
+        ];
+      }),
+    ...[1000]
+      .filter((s) => find('grpc', s) && find('grpc_repeated', s))
+      .map((s) => {
+        const r = ratio(find('grpc', s), find('grpc_repeated', s));
+        // 5%: the noise between two rows of one run at this size.
+        return [
+          `RemoteOutliers raw / repeated double at ${sizeLabel(s)} <= 1.05 (no slower)`,
+          r <= 1.05,
+          fmtRatio(r),
+        ];
+      }),
     ...vsPython.map(([s, r]) => [
       `in-process / plain Python at ${sizeLabel(s)} <= 1.10`,
       r <= 1.1,
@@ -518,7 +631,7 @@ function report(all, extra) {
     'Plain Python runs with the same malloc thresholds as the addon (the floor: the cost of the work itself); "default malloc" shows what glibc\'s defaults cost it.',
   );
   sections.push(
-    `Ratios, paired by round (the median over the rounds (${ROUNDS}, 10M: ${roundsFor(1e7)}) of the ratio of the two medians in that round, which cancels the machine's drift; > 1 means the first is slower):\n\n${table(['size', 'gRPC / in-process', 'gRPC / in-process, call overhead', 'in-process / plain Python', 'node-calls-python / in-process', 'malloc tuning off / on'], ratioRows)}`,
+    `Ratios, paired by round (the median over the rounds (${ROUNDS}, 10M: ${roundsFor(1e7)}) of the ratio of the two medians in that round, which cancels the machine's drift; > 1 means the first is slower):\n\n${table(['size', 'gRPC raw / in-process', 'gRPC repeated double / in-process', 'gRPC / in-process, call overhead', 'in-process / plain Python', 'node-calls-python / in-process', 'malloc tuning off / on'], ratioRows)}`,
   );
   if (extra.eventLoop) {
     sections.push(
@@ -553,22 +666,42 @@ function report(all, extra) {
       )}`,
     );
   }
+  /** A byCount() result as a table: calls/s for each count, and each count's ratio to the first. */
+  const byCountTable = (t, unit) =>
+    table(
+      [
+        'size',
+        ...t.counts.map((n) => `${n} ${unit}${n > 1 ? 's' : ''}`),
+        ...t.counts.slice(1).map((n) => `${n} / ${t.counts[0]}`),
+      ],
+      t.rows.map((r) => [
+        sizeLabel(r.size),
+        ...t.counts.map((n) => perSecond(1e6 / r.perSecond[n])),
+        ...t.counts.slice(1).map((n) => fmtRatio(r.ratioTo1[n])),
+      ]),
+    );
   if (extra.threads) {
     const t = extra.threads;
     sections.push(
-      `detectAsync throughput by Python threads (PY_OUTLIERS_THREADS), ${t.inFlight} in flight, calls/s (median of ${t.rounds} alternating rounds; ratio to 1 thread paired by round):\n\n${table(
-        [
-          'size',
-          ...t.counts.map((n) => `${n} thread${n > 1 ? 's' : ''}`),
-          ...t.counts.slice(1).map((n) => `${n} / 1`),
-        ],
-        t.rows.map((r) => [
-          sizeLabel(r.size),
-          ...t.counts.map((n) => perSecond(1e6 / r.perSecond[n])),
-          ...t.counts.slice(1).map((n) => fmtRatio(r.ratioTo1[n])),
-        ]),
-      )}`,
+      `detectAsync throughput by Python threads (PY_OUTLIERS_THREADS), ${t.inFlight} in flight, calls/s (median of ${t.rounds} alternating rounds; ratio to 1 thread paired by round):\n\n${byCountTable(t, 'thread')}`,
     );
+  }
+  if (extra.serverWorkers) {
+    const t = extra.serverWorkers;
+    sections.push(
+      `RemoteOutliers throughput by server processes (grpc_server.py --workers N, one port), ${t.inFlight} in flight from one client, calls/s (median of ${t.rounds} alternating rounds; ratio to 1 worker paired by round):\n\n${byCountTable(t, 'worker')}`,
+    );
+  }
+  if (extra.startup) {
+    const t = extra.startup;
+    sections.push(
+      `Start-up, whole processes (medians of paired rounds): bare node ${t.nodeMs.toFixed(0)} ms; plain Python's \`import numpy\` ${t.numpyMs.toFixed(0)} ms; node with \`require('py-outliers')\` + new Outliers() + first detect ${t.firstDetectMs.toFixed(0)} ms: ${t.extraMs.toFixed(0)} ms over the two (gRPC's packages load only with RemoteOutliers).`,
+    );
+    targets.push([
+      `import + new Outliers() + first detect within 30 ms of bare node + Python's numpy import`,
+      t.extraMs <= 30,
+      `${t.extraMs.toFixed(0)} ms`,
+    ]);
   }
   for (const skipped of extra.skipped ?? []) sections.push(`Skipped: ${skipped}.`);
   sections.push(

@@ -1,6 +1,7 @@
 // The ESM entry point re-exports the CommonJS build, so that `import` and `require` share
 // one copy of the module state (and of the native addon) in a process.
 export {
+  AbortError,
   buildInfo,
   ClosedError,
   Outliers,
@@ -9,13 +10,16 @@ export {
   RemoteOutliers,
   ResultError,
   runtimeInfo,
+  setPythonThreads,
   startGrpcServer,
 } from './index.js';
 export type {
   BuildInfo,
+  CallOptions,
   GrpcServer,
   GrpcServerOptions,
   OutliersOptions,
   RemoteOutliersOptions,
+  RemoteTlsOptions,
   RuntimeInfo,
 } from './index.js';

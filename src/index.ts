@@ -15,7 +15,7 @@ import { checkValues, withCallSite } from './values.js';
 
 export { AbortError, ClosedError, PythonError, RemoteError, ResultError } from './errors.js';
 export type { CallOptions } from './signal.js';
-export { RemoteOutliers, type RemoteOutliersOptions } from './remote.js';
+export { RemoteOutliers, type RemoteOutliersOptions, type RemoteTlsOptions } from './remote.js';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './server.js';
 
 /** The package's own python/ folder: always importable (it holds `outliers.py`). */

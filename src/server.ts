@@ -17,8 +17,23 @@ export interface GrpcServerOptions {
   readonly funcName?: string;
   /** Directories prepended to the server's `sys.path`. */
   readonly paths?: readonly string[];
-  /** Port on 127.0.0.1; default 0 (a free one, reported in `address`). */
+  /**
+   * Address to listen on. Default `'127.0.0.1'` (loopback only); `'0.0.0.0'` or `'::'` for
+   * every interface.
+   */
+  readonly host?: string;
+  /** Port; default 0 (a free one, reported in `address`). */
   readonly port?: number;
+  /**
+   * Server processes sharing the port (`--workers`), each its own interpreter, so that
+   * calls use every core. Default 1.
+   */
+  readonly workers?: number;
+  /** Calls each process runs at once (`--threads`). Default 2. */
+  readonly threads?: number;
+  /** PEM certificate chain and private key files: serve TLS (`--tls-cert`, `--tls-key`). */
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
   /**
    * The Python interpreter to run it with. Default: `$PY_OUTLIERS_PYTHON`, else the one the
    * addon was built against ({@link buildInfo}), as the in-process detector does.
@@ -28,9 +43,14 @@ export interface GrpcServerOptions {
   readonly startTimeoutMs?: number;
 }
 
-/** A running server; `stop()` ends it (by its PID) and waits for it to exit. */
+/**
+ * A running server; `stop()` ends it (SIGTERM: calls in flight finish, up to 5 s) and waits
+ * for it to exit.
+ */
 export interface GrpcServer {
+  /** `host:port` to connect to (loopback if it listens on every interface). */
   readonly address: string;
+  /** The server's process (with `workers` > 1, the one that supervises them). */
   readonly pid: number;
   stop(): Promise<void>;
 }
@@ -43,7 +63,8 @@ function choosePython(): string {
 function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
-    const kill = setTimeout(() => child.kill('SIGKILL'), 5000);
+    // Past the server's own grace period (5 s), and its workers' exit.
+    const kill = setTimeout(() => child.kill('SIGKILL'), 15_000);
     child.once('exit', () => {
       clearTimeout(kill);
       resolve();
@@ -52,17 +73,47 @@ function stopChild(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Starts `python/grpc_server.py` on loopback and resolves once it listens. */
+/**
+ * Servers this process started and has not stopped. A server must not outlive the process
+ * that started it: one 'exit' listener kills them all (one per server would set off Node's
+ * MaxListenersExceededWarning past 10 servers).
+ */
+const running = new Set<ChildProcess>();
+function killRunning(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+/** Where a client on this machine reaches a server listening on `host`. */
+function localAddress(host: string, port: number): string {
+  if (host === '0.0.0.0') return `127.0.0.1:${port}`;
+  if (host === '::') return `[::1]:${port}`;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/** Starts `python/grpc_server.py` and resolves once it listens. */
 export async function startGrpcServer(options: GrpcServerOptions = {}): Promise<GrpcServer> {
+  const host = options.host ?? '127.0.0.1';
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw new TypeError('tlsCert and tlsKey go together');
+  }
   const args = [
     path.join(PYTHON_DIR, 'grpc_server.py'),
+    '--host',
+    host,
     '--port',
     String(options.port ?? 0),
+    '--workers',
+    String(options.workers ?? 1),
+    '--threads',
+    String(options.threads ?? 2),
     '--module',
     options.moduleName ?? 'outliers',
     '--function',
     options.funcName ?? 'detect',
     ...(options.paths ?? []).flatMap((p) => ['--path', path.resolve(p)]),
+    ...(options.tlsCert === undefined
+      ? []
+      : ['--tls-cert', path.resolve(options.tlsCert), '--tls-key', path.resolve(options.tlsKey!)]),
   ];
   const child = spawn(options.python ?? choosePython(), args, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -71,9 +122,12 @@ export async function startGrpcServer(options: GrpcServerOptions = {}): Promise<
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr = (stderr + chunk).slice(-4000);
   });
-  // A server must not outlive the process that started it.
-  const onExit = (): void => void child.kill('SIGKILL');
-  process.once('exit', onExit);
+  running.add(child);
+  if (running.size === 1) process.on('exit', killRunning);
+  const forget = (): void => {
+    running.delete(child);
+    if (running.size === 0) process.removeListener('exit', killRunning);
+  };
 
   try {
     const port = await new Promise<number>((resolve, reject) => {
@@ -94,15 +148,15 @@ export async function startGrpcServer(options: GrpcServerOptions = {}): Promise<
       });
     });
     return {
-      address: `127.0.0.1:${port}`,
+      address: localAddress(host, port),
       pid: child.pid!,
       stop: async () => {
-        process.removeListener('exit', onExit);
+        forget();
         await stopChild(child);
       },
     };
   } catch (error) {
-    process.removeListener('exit', onExit);
+    forget();
     await stopChild(child);
     throw error;
   }

@@ -407,3 +407,22 @@ def keep_then_sleep(data):
 
 def report_kept_sums(data):
     report(sums=[float(view.sum()) for view in _kept_views])
+
+
+# ---- for servers ------------------------------------------------------------------------
+
+
+def pid_digits(data):
+    """The serving process's pid as decimal digits, each an index (needs 10 values): tells
+    backends apart."""
+    import os
+
+    return [int(digit) for digit in str(os.getpid())]
+
+
+def pid_digits_slowly(data):
+    """pid_digits after 20 ms: keeps calls in flight long enough to kill a backend under them."""
+    import time
+
+    time.sleep(0.02)
+    return pid_digits(data)
