@@ -37,7 +37,7 @@ BUILD_ID_FILE := .cache/addon-build-id
 # numpy as NUMPY says; everything else as pinned.
 PIP_NUMPY = $(if $(filter pinned,$(NUMPY)),$(shell grep '^numpy==' python/requirements.txt),$(if $(filter system,$(NUMPY)),,numpy==$(NUMPY)))
 
-.PHONY: all build test test-node test-libraries lint format bench bench-instructions typecheck asan valgrind clean distclean FORCE
+.PHONY: all build test test-node test-libraries lint format bench bench-instructions service soak typecheck asan valgrind clean distclean FORCE
 
 all: build
 
@@ -143,6 +143,17 @@ bench: build
 
 # Instruction counts per call under callgrind: a steadier view of the overhead than the clock
 # (needs valgrind; about five minutes).
+# The reference HTTP service (examples/http-service): PORT (default 3000), BACKEND=inprocess|grpc.
+PORT ?= 3000
+BACKEND ?= inprocess
+service: build
+	PORT=$(PORT) BACKEND=$(BACKEND) node examples/http-service/main.mjs
+
+# 10 minutes of mixed load against the service (not in CI): RSS over time, errors by kind.
+SOAK_SECONDS ?= 600
+soak: build
+	SOAK_SECONDS=$(SOAK_SECONDS) node bench/soak.mjs
+
 bench-instructions: build
 	node bench/instructions.mjs
 

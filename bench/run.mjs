@@ -20,6 +20,7 @@ import {
   roundsFor,
   summarize,
 } from './measure.mjs';
+import { sameP99Ratios, serviceLoad } from './service.mjs';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -463,6 +464,7 @@ async function main() {
     extra.threads = await threadThroughput(child);
     extra.serverWorkers = await serverWorkerThroughput(child, startGrpcServer);
     extra.startup = await startupCost();
+    extra.service = await serviceLoad({ quick: QUICK, progress: showProgress });
     showProgress('zero copy: the trivial call on 1 value against a large input, alternating');
     Object.assign(extra, await inproc.request({ op: 'zeroCopy' }));
     Object.assign(extra, await inproc.request({ op: 'runtime' }));
@@ -691,6 +693,46 @@ function report(all, extra) {
     sections.push(
       `RemoteOutliers throughput by server processes (grpc_server.py --workers N, one port), ${t.inFlight} in flight from one client, calls/s (median of ${t.rounds} alternating rounds; ratio to 1 worker paired by round):\n\n${byCountTable(t, 'worker')}`,
     );
+  }
+  if (extra.service) {
+    const { rows, seconds, size } = extra.service;
+    const ms = (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(2));
+    const ratios = sameP99Ratios(rows);
+    sections.push(
+      `The HTTP service (examples/http-service) under autocannon: POST /detect with ${size} binary values, ${seconds} s per row; latency as autocannon measures it (whole request), event-loop delay inside the service (1 ms resolution):\n\n${table(
+        [
+          'backend',
+          'connections',
+          'requests/s',
+          'p50 ms',
+          'p99 ms',
+          'p99.9 ms',
+          'event loop p99 ms',
+          'non-2xx + errors',
+        ],
+        rows.map((r) => [
+          r.backend === 'grpc' ? 'grpc (RemoteOutliers)' : 'inprocess (detectAsync)',
+          r.connections,
+          r.requestsPerSecond.toFixed(0),
+          ms(r.p50Ms),
+          ms(r.p99Ms),
+          ms(r.p999Ms),
+          ms(r.eventLoopP99Ms),
+          r.non2xx + r.errors,
+        ]),
+      )}\n\nAt the same p99, the in-process service serves ${ratios
+        .map(
+          (r) =>
+            `${fmtRatio(r.ratio)} the requests/s of the gRPC one (gRPC at ${r.connections} connections, p99 ${ms(r.p99Ms)} ms)`,
+        )
+        .join('; ')}.`,
+    );
+    const failed = rows.reduce((n, r) => n + r.non2xx + r.errors, 0);
+    targets.push([
+      'the service answers every load request with 200',
+      failed === 0,
+      `${failed} failed`,
+    ]);
   }
   if (extra.startup) {
     const t = extra.startup;

@@ -6,7 +6,7 @@
 
 Listens on --host (loopback by default; 0.0.0.0 or :: for every interface) and prints
 `LISTENING <port>` on stdout once it serves (a port of 0 picks a free one). SIGTERM or SIGINT
-stops it gracefully: the health status turns NOT_SERVING, calls in flight finish (up to 5 s).
+stops it gracefully: new calls are refused, calls in flight finish (up to 5 s).
 The stubs are generated at build time (make) into python/generated/.
 
 --workers N runs N server processes on one port (SO_REUSEPORT, as grpcio's multiprocessing
@@ -173,14 +173,12 @@ class Health(health_pb2_grpc.HealthServicer):
 
     KNOWN = ("", SERVICE_NAME)
 
-    def __init__(self):
-        self.serving = True
-
     def Check(self, request, context):
+        # Serving from the start: the server starts only once the function is imported.
         if request.service not in self.KNOWN:
             context.abort(grpc.StatusCode.NOT_FOUND, f"unknown service {request.service!r}")
-        status = health_pb2.HealthCheckResponse
-        return status(status=status.SERVING if self.serving else status.NOT_SERVING)
+        response = health_pb2.HealthCheckResponse
+        return response(status=response.SERVING)
 
 
 def parse_args(argv):
@@ -211,16 +209,11 @@ def host_port(host, port):
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def wait_for_stop_signal(on_stop=None):
+def wait_for_stop_signal():
+    """An event set by SIGTERM or SIGINT."""
     stop = threading.Event()
-
-    def handler(*_):
-        if on_stop is not None:
-            on_stop()
-        stop.set()
-
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, handler)
+        signal.signal(sig, lambda *_: stop.set())
     return stop
 
 
@@ -250,8 +243,7 @@ def serve(args, reuse_port):
     options = [*OPTIONS, ("grpc.so_reuseport", 1 if reuse_port else 0)]
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.threads), options=options)
     detect_pb2_grpc.add_OutliersServicer_to_server(Servicer(func), server)
-    health = Health()
-    health_pb2_grpc.add_HealthServicer_to_server(health, server)
+    health_pb2_grpc.add_HealthServicer_to_server(Health(), server)
     address = host_port(args.host, args.port)
     try:
         if args.tls_cert:
@@ -267,11 +259,7 @@ def serve(args, reuse_port):
         print(f"cannot listen on {address} ({reason})", file=sys.stderr)
         return 1
     server.start()
-
-    def stop_serving():
-        health.serving = False
-
-    stop = wait_for_stop_signal(stop_serving)
+    stop = wait_for_stop_signal()
     print(f"LISTENING {port}", flush=True)
     stop.wait()
     server.stop(grace=GRACE_SECONDS).wait()

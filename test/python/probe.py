@@ -426,3 +426,27 @@ def pid_digits_slowly(data):
 
     time.sleep(0.02)
     return pid_digits(data)
+
+
+def service_probe(data):
+    """For the HTTP service's tests: the first value chooses what happens. -1 raises
+    ValueError, -2 sleeps data[1] seconds (in C: cannot be interrupted), -3 returns a bad
+    result, -4 spins in bytecode for data[1] seconds (can be interrupted); else outliers.detect."""
+    import time
+
+    import outliers
+
+    first = data[0] if len(data) else 0.0
+    if first == -1:
+        raise ValueError("the first value is -1")
+    if first == -2:
+        time.sleep(float(data[1]))
+        return []
+    if first == -3:
+        return "not indices"
+    if first == -4:
+        end = time.monotonic() + float(data[1])
+        while time.monotonic() < end:
+            pass
+        return []
+    return outliers.detect(data)
