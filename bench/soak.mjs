@@ -68,8 +68,16 @@ const service = await startService({
 const end = Date.now() + SECONDS * 1000;
 const outcomes = new Map(); // kind -> status -> count
 const rss = [];
+let serviceDown;
 const sampler = setInterval(async () => {
-  const { rssBytes, eventLoopDelayMs } = await metrics(service.url);
+  let sample;
+  try {
+    sample = await metrics(service.url);
+  } catch (error) {
+    serviceDown ??= error; // the service is gone: stop the run and report it
+    return;
+  }
+  const { rssBytes, eventLoopDelayMs } = sample;
   rss.push({ s: rss.length * (SAMPLE_MS / 1000) + SAMPLE_MS / 1000, rssBytes, eventLoopDelayMs });
   const mib = (rssBytes / 2 ** 20).toFixed(1);
   process.stderr.write(`[${rss.at(-1).s}s] RSS ${mib} MiB, event loop p99 ${eventLoopDelayMs.p99.toFixed(1)} ms\n`);
@@ -77,7 +85,7 @@ const sampler = setInterval(async () => {
 
 await Promise.all(
   Array.from({ length: CLIENTS }, async () => {
-    while (Date.now() < end) {
+    while (Date.now() < end && serviceDown === undefined) {
       const [kind, outcome] = randomRequest(service.url);
       const status = await outcome;
       const byStatus = outcomes.get(kind) ?? new Map();
@@ -111,7 +119,12 @@ console.log(`RSS first ${mib(rss[0].rssBytes)}, after warm-up (${warm.s} s) ${mi
 console.log(
   `5xx: ${fiveHundreds}; unexpected statuses: ${unexpected}; service exit code ${exitCode}`,
 );
+if (serviceDown) console.log(`the service stopped answering: ${serviceDown.cause ?? serviceDown}`);
 const ok =
-  fiveHundreds === 0 && unexpected === 0 && exitCode === 0 && last.rssBytes <= warm.rssBytes * 1.2;
+  serviceDown === undefined &&
+  fiveHundreds === 0 &&
+  unexpected === 0 &&
+  exitCode === 0 &&
+  last.rssBytes <= warm.rssBytes * 1.2;
 console.log(ok ? 'soak: passed' : 'soak: FAILED');
 process.exit(ok ? 0 : 1);

@@ -15,8 +15,8 @@ holds the GIL. The kernel gives each new connection to one of them: a client nee
 connections to reach them all (RemoteOutliers opens 4 by default). If a worker dies, the others
 are stopped and the server exits 1, for its supervisor (systemd, Kubernetes) to restart.
 
-Services: py_outliers.Outliers (DetectRaw: raw float64 bytes in, int32 bytes out, what
-RemoteOutliers calls; Detect: `repeated double`, the benchmark's baseline) and the standard
+Services: py_outliers.Outliers (DetectRaw: raw float64 bytes in, streamed in pieces, and int32
+bytes out, what RemoteOutliers calls; Detect: `repeated double`, the benchmark's baseline) and the standard
 grpc.health.v1.Health (Check; SERVING once the function is imported).
 
 Errors travel in the status and trailing metadata, so the Node client (RemoteOutliers)
@@ -143,8 +143,9 @@ class Servicer(detect_pb2_grpc.OutliersServicer):
             )
             context.abort(grpc.StatusCode.UNKNOWN, str(e))
 
-    def DetectRaw(self, request, context):
-        data = request.values
+    def DetectRaw(self, request_iterator, context):
+        pieces = [piece.values for piece in request_iterator]
+        data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
         if len(data) % 8:
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT,

@@ -119,17 +119,28 @@ describe('the raw-bytes RPC', () => {
     expect(() => int32FromLittleEndian(Buffer.alloc(6))).toThrow(/6 bytes .* multiple of 4/);
   });
 
-  it('the server refuses values that are not whole float64s, and keeps serving', async () => {
+  it('the server joins the pieces, refuses values that are not whole float64s, and keeps serving', async () => {
     const s = await server();
-    const client = rawClient(s.address, 'outliers');
-    const error = (await call(client, 'DetectRaw', { values: Buffer.alloc(12) }).catch(
+    const client = rawClient(s.address, 'outliers') as unknown as grpc.Client & {
+      DetectRaw(callback: (e: grpc.ServiceError | null, r?: { indices: Buffer }) => void): grpc.ClientWritableStream<object>;
+    }; // prettier-ignore
+    const send = (pieces: Buffer[]) =>
+      new Promise<{ indices: Buffer }>((resolve, reject) => {
+        const stream = client.DetectRaw((e, r) => (e ? reject(e) : resolve(r!)));
+        for (const values of pieces) stream.write({ values });
+        stream.end();
+      });
+    const error = (await send([Buffer.alloc(5), Buffer.alloc(7)]).catch(
       (e: unknown) => e,
     )) as grpc.ServiceError;
     expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
     expect(error.details).toMatch(/12 bytes is not a multiple of 8/);
-    const reply = await call(client, 'DetectRaw', { values: Buffer.alloc(16) });
-    expect((reply.indices as Buffer).length).toBe(0);
-    (client as unknown as grpc.Client).close();
+    // Pieces need not end on a value boundary: 3 + 21 + 56 bytes are 10 values.
+    const values = new Float64Array([1, 1, 1, 1, 1, 1, 1, 1, 1, 1e6]);
+    const whole = Buffer.from(values.buffer);
+    const reply = await send([whole.subarray(0, 3), whole.subarray(3, 24), whole.subarray(24)]);
+    expect(Array.from(int32FromLittleEndian(reply.indices))).toEqual([9]);
+    client.close();
   });
 
   it('the client refuses a reply that is not whole int32s, with a RemoteError', async () => {
