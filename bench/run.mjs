@@ -696,10 +696,11 @@ function report(all, extra) {
   }
   if (extra.service) {
     const { rows, seconds, size } = extra.service;
-    const ms = (v) => (v >= 10 ? v.toFixed(0) : v.toFixed(2));
+    // autocannon records whole milliseconds (a 0.6 ms request counts as 0): "<1" for 0.
+    const ms = (v) => (v === 0 ? '<1' : v >= 10 ? v.toFixed(0) : v.toFixed(2));
     const ratios = sameP99Ratios(rows);
     sections.push(
-      `The HTTP service (examples/http-service) under autocannon: POST /detect with ${size} binary values, ${seconds} s per row; latency as autocannon measures it (whole request), event-loop delay inside the service (1 ms resolution):\n\n${table(
+      `The HTTP service (examples/http-service) under autocannon: POST /detect with ${size} binary values, ${seconds} s per row; latency as autocannon measures it (whole request, in whole milliseconds), event-loop delay inside the service (1 ms resolution):\n\n${table(
         [
           'backend',
           'connections',
