@@ -16,8 +16,8 @@ connections to reach them all (RemoteOutliers opens 4 by default). If a worker d
 are stopped and the server exits 1, for its supervisor (systemd, Kubernetes) to restart.
 
 Services: py_outliers.Outliers (DetectRaw: raw float64 bytes in, streamed in pieces, and int32
-bytes out, what RemoteOutliers calls; Detect: `repeated double`, the benchmark's baseline) and the standard
-grpc.health.v1.Health (Check; SERVING once the function is imported).
+bytes out, what RemoteOutliers calls; Detect: `repeated double`, the benchmark's baseline) and
+the standard grpc.health.v1.Health (Check; SERVING once the function is imported).
 
 Errors travel in the status and trailing metadata, so the Node client (RemoteOutliers)
 raises the same errors as the in-process Outliers: a Python exception becomes
