@@ -65,7 +65,7 @@ export async function load(url, { connections, seconds, body }) {
   };
 }
 
-/** 1k values as a binary body, with outliers, the same for every request. */
+/** `size` values as a binary body, one of them an outlier, the same for every request. */
 export function bodyOf(size) {
   const values = new Float64Array(size);
   for (let i = 0; i < size; i++) values[i] = ((i * 7919) % 1000) / 1000;
@@ -80,7 +80,8 @@ export function bodyOf(size) {
 export async function serviceLoad({ quick, progress }) {
   const levels = quick ? [16] : [1, 16, 64];
   const seconds = quick ? 1 : 10;
-  const body = bodyOf(1000);
+  const size = 1000;
+  const body = bodyOf(size);
   const rows = [];
   for (const backend of ['inprocess', 'grpc']) {
     progress(`service: starting BACKEND=${backend}`);
@@ -99,7 +100,7 @@ export async function serviceLoad({ quick, progress }) {
       if (code !== 0) throw new Error(`the ${backend} service exited with code ${code}`);
     }
   }
-  return { size: 1000, seconds, rows };
+  return { size, seconds, rows };
 }
 
 /**
