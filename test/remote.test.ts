@@ -84,6 +84,17 @@ describe('RemoteOutliers', () => {
     remote.close();
   });
 
+  it('the function gets read-only values, sent in one piece or in several', async () => {
+    // 200k values are 1.6 MB: two pieces of the stream, put together on the server.
+    const remote = await probeRemote('write_input');
+    for (const length of [10, 200_000]) {
+      const error = await remote.detect(new Float64Array(length)).catch((e: unknown) => e);
+      expect(error, `length ${length}`).toBeInstanceOf(PythonError);
+      expect((error as PythonError).message).toMatch(/read-only/);
+    }
+    remote.close();
+  });
+
   it('SystemExit in the function does not stop the server', async () => {
     const remote = await probeRemote('raise_system_exit');
     for (let i = 0; i < 2; i++) {

@@ -119,7 +119,7 @@ describe('the raw-bytes RPC', () => {
     expect(() => int32FromLittleEndian(Buffer.alloc(6))).toThrow(/6 bytes .* multiple of 4/);
   });
 
-  it('the server joins the pieces, refuses values that are not whole float64s, and keeps serving', async () => {
+  it('the server puts the pieces together, refuses values that are not whole float64s, and keeps serving', async () => {
     const s = await server();
     const client = rawClient(s.address, 'outliers') as unknown as grpc.Client & {
       DetectRaw(callback: (e: grpc.ServiceError | null, r?: { indices: Buffer }) => void): grpc.ClientWritableStream<object>;
@@ -140,6 +140,8 @@ describe('the raw-bytes RPC', () => {
     const whole = Buffer.from(values.buffer);
     const reply = await send([whole.subarray(0, 3), whole.subarray(3, 24), whole.subarray(24)]);
     expect(Array.from(int32FromLittleEndian(reply.indices))).toEqual([9]);
+    // A stream with no pieces is no values (RemoteOutliers makes no call for those).
+    expect((await send([])).indices.length).toBe(0);
     client.close();
   });
 
