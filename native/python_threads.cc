@@ -51,12 +51,15 @@ struct Sleeper {
 
 struct Queued {
   std::unique_ptr<PythonJob> job;
-  int64_t since;  // when it was queued
   bool big;
 };
 
-// How long a small job may wait for a busy thread before an idle one takes it (see Claimable).
-constexpr int64_t kPatienceNs = 1'000'000;
+// How long the threads running small jobs may go without progress before an idle one takes
+// the next (see Claimable): CPython's own switch interval (sys.getswitchinterval(), 5 ms), the
+// time it lets one thread hold the GIL while another waits. The watcher wakes once per
+// interval while a stream of small jobs runs; at 1 ms those wake-ups cost a 1k-value stream
+// with two threads ~5-20% of its calls on 2 cores (median of alternating runs, noisy).
+constexpr int64_t kPatienceNs = 5'000'000;
 
 // How much nicer than the process the Python threads run (see PrepareThread).
 constexpr int kNicer = 5;
@@ -72,6 +75,7 @@ struct State {
   std::vector<Sleeper*> asleep;  // the most recently idle last
   Sleeper* watcher = nullptr;    // an idle thread waiting to help with small jobs, if any
   int running_small = 0;         // threads running a small job
+  int64_t small_progress = 0;    // when a small job last started or finished
   // The exit job has a slot of its own, ahead of `jobs`, for thread 0 only. `exiting` is set
   // with it and read without the lock between jobs: from then on no other job runs.
   std::unique_ptr<PythonJob> exit_job;
@@ -105,11 +109,14 @@ void WakeLocked(State& state, Sleeper* sleeper) {
 // two threads only hand the GIL back and forth, each hand-off a futex wake, and with 1k-value
 // inputs, 8 in flight, two threads ran 0.57x the calls of one. So a small job goes to a
 // second thread only if no thread runs a small job (it would otherwise wait behind a big one),
-// or if it has waited kPatienceNs (the busy thread is slow: a function that releases the GIL
-// for long, or one that never returns). Big jobs, whose numpy loops run without the GIL, go
-// to any idle thread at once.
+// or if the threads that run small jobs have made no progress (started or finished one) for
+// kPatienceNs: one is slow (a function that releases the GIL for long, or never returns).
+// Progress, not how long the job has waited: with many calls in flight the queue alone can
+// hold a job for longer than that (64 calls at 1k values are ~1.5 ms of work), and a second
+// thread would then only take the GIL in turns. Big jobs, whose numpy loops run without the
+// GIL, go to any idle thread at once.
 bool Claimable(const State& state, const Queued& queued, int64_t now) {
-  return queued.big || state.running_small == 0 || now - queued.since >= kPatienceNs;
+  return queued.big || state.running_small == 0 || now - state.small_progress >= kPatienceNs;
 }
 
 // What a thread takes next: one job, the exit job, or a poke (no job).
@@ -142,8 +149,11 @@ void Poll(State& state, std::unique_lock<std::mutex>& lock, int64_t idle_since) 
 
 Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just_ran) {
   std::unique_lock<std::mutex> lock(state.mutex);
-  if (finished_small) state.running_small--;
   const int64_t idle_since = NowNs();
+  if (finished_small) {
+    state.running_small--;
+    state.small_progress = idle_since;
+  }
   bool polled = false;  // this thread was the one to poll, so it learns the gap
   for (;;) {
     Work work;
@@ -163,7 +173,10 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just
       Queued& front = state.jobs.front();
       work.job = std::move(front.job);
       work.small = !front.big;
-      if (work.small) state.running_small++;
+      if (work.small) {
+        state.running_small++;
+        state.small_progress = now;
+      }
       state.jobs.pop_front();
       // Jobs left behind always have a thread looking out for them, so that none waits behind
       // slow ones while a thread sleeps.
@@ -178,7 +191,7 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just
     const bool stream = state.running_small > 0 || !state.jobs.empty() || state.polling;
     if (stream && (state.watcher == nullptr || state.watcher == &self)) {
       state.watcher = &self;
-      const int64_t deadline = (state.jobs.empty() ? now : state.jobs.front().since) + kPatienceNs;
+      const int64_t deadline = (state.jobs.empty() ? now : state.small_progress) + kPatienceNs;
       self.woken = false;
       self.wake.wait_until(
           lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline)));
@@ -316,7 +329,7 @@ void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
   {
     std::lock_guard<std::mutex> lock(state.mutex);
     const bool big = job->RunsMostlyWithoutGil();
-    state.jobs.push_back(Queued{std::move(job), NowNs(), big});
+    state.jobs.push_back(Queued{std::move(job), big});
     state.signals.fetch_add(1, std::memory_order_release);
     // The poller, if any, takes this job without being woken: the futex wake (on a VM, an
     // interrupt) and the sleeper's wake-up latency that polling saves.
@@ -329,11 +342,24 @@ void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
       }
       return;
     }
-    // A small job: a thread that runs small jobs takes it next, and a watcher steps in if that
-    // thread is slow to (see Claimable). Only without a watcher is a thread woken: to run it,
-    // if no thread runs small jobs, or else to become the watcher.
-    if (state.watcher == nullptr && !state.asleep.empty()) {
+    // A small job, while a thread runs small jobs: that thread takes it next, and a watcher
+    // steps in if it is slow to (see Claimable). Only without a watcher is a thread woken,
+    // to become one.
+    if (state.running_small > 0) {
+      if (state.watcher == nullptr && !state.asleep.empty()) {
+        WakeLocked(state, state.asleep.back());
+      }
+      return;
+    }
+    // No thread runs small jobs: one must be woken to run it now. The watcher, if any, would
+    // otherwise take it only when its timer fires: measured, a call made 1 ms after a burst
+    // waited ~4 ms for it, and with a 20 ms timer a 1k-value stream on two threads ran at a
+    // third of the speed of one thread. The thread idle the shortest time first: its caches
+    // are the warmest.
+    if (!state.asleep.empty()) {
       WakeLocked(state, state.asleep.back());
+    } else if (state.watcher != nullptr) {
+      WakeLocked(state, state.watcher);
     }
   }
 }

@@ -93,7 +93,7 @@ describe('detectAsync with an AbortSignal', () => {
     const sleeper = probe('sleep_then_argmax');
     const counted = probe('counted');
     const before = (await reportOf(report)).calls['counted'] ?? 0;
-    // Both threads busy for 300 ms (the second takes a small call after it waited 1 ms).
+    // Both threads busy for 300 ms (the second takes a small call after 5 ms without progress).
     const busy = [
       sleeper.detectAsync(new Float64Array([0.3, 5])),
       sleeper.detectAsync(new Float64Array([0.3, 5])),

@@ -65,7 +65,7 @@ describe('print() output reaches a piped stdout', () => {
       `
       const f = fn('prints_then_sleeps');
       f.detectAsync(new Float64Array([1, 1]));
-      f.detectAsync(new Float64Array([2, 1])); // on the second thread, after the first waited 1 ms
+      f.detectAsync(new Float64Array([2, 1])); // on the second thread, 5 ms later
       setTimeout(() => process.exit(0), 300);`,
       { PY_OUTLIERS_THREADS: '2' },
     );
