@@ -142,9 +142,9 @@ int AvailableCores() {
 
 // How many Python threads run async calls: setPythonThreads() (requested > 0), else
 // $PY_OUTLIERS_THREADS, else the default, measured (README, "Threads, async, and the event
-// loop"): two threads overlap numpy's GIL-free loops on large inputs (1.45x calls/s at 1M values
-// on 2 cores), while more threads than cores only contend for the GIL (4 on 2 cores: 0.94-0.96x
-// of one thread at 1k and 100k).
+// loop"): two threads overlap numpy's GIL-free loops on large inputs (1.39-1.65x calls/s at 1M
+// values on 2 cores, four full benchmark runs), while more threads than cores only contend for
+// the GIL (4 on 2 cores: less than 2 at every size).
 std::string ChooseThreads(int requested, int* count) {
   const long fallback = std::min(2, AvailableCores());
   long value = 0;

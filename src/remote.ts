@@ -149,7 +149,7 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.use_local_subchannel_pool': 1,
 };
 
-/** `host:port` → [host, port] for an IP literal (IPv6 in brackets), else undefined. */
+/** `ip:port` (IPv6 in brackets) with the IP's family, or undefined if it is not one. */
 function ipAddress(address: string): { family: 4 | 6; address: string } | undefined {
   const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(address);
   if (match === null) return undefined;
@@ -246,12 +246,7 @@ export class RemoteOutliers {
    *   finds its server gone is retried on another. No connection is made until the first call.
    */
   constructor(address: string | readonly string[], options: RemoteOutliersOptions = {}) {
-    if (typeof address !== 'string' && !Array.isArray(address)) {
-      throw new TypeError(
-        'address must be a gRPC target such as "127.0.0.1:50051", or an array of "ip:port"',
-      );
-    }
-    const target = targetOf(address);
+    const target = targetOf(address); // checks it too
     const deadlineMs = options.deadlineMs ?? 30_000;
     if (!Number.isFinite(deadlineMs) || deadlineMs <= 0) {
       throw new TypeError('options.deadlineMs must be a positive number');
