@@ -8,8 +8,10 @@
 #include "addon.h"
 #include "buffer_pin.h"
 #include "call_control.h"
+#include "completion_poll.h"
 #include "detect_call.h"
 #include "python_interrupt.h"
+#include "python_runtime.h"
 #include "python_threads.h"
 
 namespace py_outliers {
@@ -38,11 +40,23 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
   }
 
   // JS thread: remembers the promise of call `id`; keeps the event loop alive while any
-  // call is in flight, as pending fs or network work does, and no longer.
-  uint64_t Add(Napi::Env env, napi_deferred deferred, std::shared_ptr<CallControl> control) {
+  // call is in flight, as pending fs or network work does, and no longer. A lone call's end
+  // is polled for (completion_poll.h); a second call in flight stops that.
+  uint64_t Add(Napi::Env env, napi_deferred deferred, std::shared_ptr<CallControl> control,
+               std::shared_ptr<Detector> detector, size_t length) {
     const uint64_t id = next_id_++;
-    pending_.emplace(id, Pending{deferred, std::move(control)});
-    if (pending_.size() == 1) napi_ref_threadsafe_function(env, tsfn_);
+    const int64_t now = CompletionPoll::Now();
+    const bool lone = pending_.empty();
+    const int64_t expected = lone ? detector->durations().Expected(length) : 0;
+    pending_.emplace(id,
+                     Pending{deferred, std::move(control), std::move(detector), length, now, lone});
+    if (lone) {
+      napi_ref_threadsafe_function(env, tsfn_);
+      if (poll_ != nullptr) poll_->Expect(now, expected);
+    } else {
+      for (auto& [other, pending] : pending_) pending.lone = false;  // its duration would lie
+      if (poll_ != nullptr) poll_->Stop();
+    }
     return id;
   }
 
@@ -55,7 +69,7 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
     if (found == pending_.end()) return false;
     Pending pending = std::move(found->second);
     pending_.erase(found);
-    if (pending_.empty()) napi_unref_threadsafe_function(env, tsfn_);
+    Forget(env);
     if (pending.control->Cancel()) RequestInterrupt(pending.control);
     napi_reject_deferred(env, pending.deferred, error);
     return true;
@@ -88,11 +102,26 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
     }
     alive_ = true;
     napi_unref_threadsafe_function(env, tsfn_);  // idle: does not hold the process open
+    uv_loop_t* loop = nullptr;
+    if (RuntimeFacts().poll_completions && napi_get_uv_event_loop(env, &loop) == napi_ok) {
+      poll_ = CompletionPoll::Open(loop);
+    }
   }
 
-  // Runs when the environment tears the threadsafe function down (exit, Worker end).
+  // JS thread: call(s) left the table. Whatever remains was not predicted: stop polling.
+  void Forget(Napi::Env env) {
+    if (poll_ != nullptr) poll_->Stop();
+    if (pending_.empty()) napi_unref_threadsafe_function(env, tsfn_);
+  }
+
+  // Runs when the environment tears the threadsafe function down (exit, Worker end), on its
+  // JS thread.
   static void Finalize(napi_env, void* data, void*) {
     auto* self = static_cast<std::shared_ptr<AsyncChannel>*>(data);
+    if ((*self)->poll_ != nullptr) {
+      (*self)->poll_->Close();
+      (*self)->poll_ = nullptr;
+    }
     {
       std::lock_guard<std::mutex> lock((*self)->mutex_);
       (*self)->alive_ = false;
@@ -119,8 +148,13 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
     auto found = pending_.find(completion.id);
     if (found == pending_.end()) return;  // aborted: rejected already
     napi_deferred deferred = found->second.deferred;
+    if (found->second.lone && !completion.closed &&
+        completion.outcome.status == ResultStatus::kOk) {
+      found->second.detector->durations().Learn(found->second.length,
+                                                CompletionPoll::Now() - found->second.start_ns);
+    }
     pending_.erase(found);
-    if (pending_.empty()) napi_unref_threadsafe_function(env, tsfn_);
+    Forget(env);
 
     if (completion.closed) {
       napi_reject_deferred(env, deferred, MakeClosedError(env).Value());
@@ -147,10 +181,15 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
   std::mutex mutex_;
   bool alive_ = false;  // under mutex_
   napi_threadsafe_function tsfn_ = nullptr;
+  CompletionPoll* poll_ = nullptr;  // JS thread only; null if not polling (completion_poll.h)
   // JS thread only. Ids stay below 2^53, so they travel to JS as exact numbers.
   struct Pending {
     napi_deferred deferred;
     std::shared_ptr<CallControl> control;
+    std::shared_ptr<Detector> detector;
+    size_t length;
+    int64_t start_ns;  // CompletionPoll::Now() at submission
+    bool lone;         // alone in flight all along: how long it took is the call's own time
   };
   uint64_t next_id_ = 0;
   std::unordered_map<uint64_t, Pending> pending_;
@@ -225,7 +264,7 @@ Napi::Value StartDetectAsync(Napi::Env env, const std::shared_ptr<Detector>& det
     throw Napi::Error::New(env, "cannot create a promise");
   }
   auto control = std::make_shared<CallControl>();
-  const uint64_t id = channel->Add(env, deferred, control);
+  const uint64_t id = channel->Add(env, deferred, control, detector, length);
   // Pinned now, on the JS thread: from here the memory lives until Python lets go of it,
   // whatever JS does to the array (collect, detach, transfer, abort).
   SubmitPythonJob(std::make_unique<DetectJob>(detector, std::move(channel), id, std::move(control),

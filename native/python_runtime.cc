@@ -155,7 +155,7 @@ std::string ChooseThreads(int requested, int* count) {
 }
 
 // How long an idle Python thread polls for the next call (idle_spin.h): $PY_OUTLIERS_SPIN_US,
-// default 100 us, 0 to never poll.
+// default 100 us, 0 to never poll (neither there nor on the JS side: completion_poll.h).
 std::string ChooseIdleSpin(int64_t* ns) {
   long us = 0;
   std::string error = IntegerSetting("PY_OUTLIERS_SPIN_US", 0, 10'000, 100, &us);
@@ -233,6 +233,7 @@ const std::string& EnsurePythonStarted(const std::string& package_python_dir,
     if (!outcome->empty()) return;
     facts.python_threads = options.count;
     facts.idle_spin_us = static_cast<int>(options.idle_spin_ns / 1000);
+    facts.poll_completions = options.idle_spin_ns > 0 && AvailableCores() >= 2;
     *outcome = StartPythonThreads(options,
                                   [package_python_dir] { return Initialize(package_python_dir); });
     if (outcome->empty()) InstallPythonExitHandler();

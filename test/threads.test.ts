@@ -149,6 +149,71 @@ describe('Python threads', () => {
     expect(out.medianMs).toBeLessThan(2);
   });
 
+  it('the event loop polls for a lone call only near its end, and never while idle', () => {
+    // completion_poll.h: after a few 10 ms calls the loop expects the next to take as long and
+    // polls from ~0.2 ms before its end until it settles (measured: ~0.3 ms of process CPU
+    // per call, as without polling). The bounds catch polling that is not bounded: polling from
+    // the start would cost ~10 ms per call, and a poll that never stopped would cost the whole
+    // 300 ms of a call far longer than expected, or of an idle wait. Each bound sits ~10x away
+    // from both (the calls sleep without the GIL, so Python itself costs no CPU).
+    const out = run(
+      `
+      const sleeper = probe('sleep_then_argmax');
+      const call = (seconds) => sleeper.detectAsync(new Float64Array([seconds, 1]));
+      const cpuMs = async (work) => {
+        const before = process.cpuUsage();
+        await work();
+        const used = process.cpuUsage(before);
+        return (used.user + used.system) / 1000;
+      };
+      for (let i = 0; i < 10; i++) await call(0.01);
+      const lone = [];
+      for (let i = 0; i < 9; i++) lone.push(await cpuMs(() => call(0.01)));
+      lone.sort((a, b) => a - b);
+      const longer = await cpuMs(() => call(0.3));
+      const two = await cpuMs(() => Promise.all([call(0.3), call(0.3)]));
+      const idle = await cpuMs(() => new Promise((resolve) => setTimeout(resolve, 300)));
+      const results = await Promise.all([call(0.001), call(0)]);
+      console.log(JSON.stringify({ lone: lone[4], longer, two, idle, results: results.map((r) => Array.from(r)) }));`,
+      { PY_OUTLIERS_THREADS: '2' },
+    );
+    expect(out['lone']).toBeLessThan(3);
+    expect(out['longer']).toBeLessThan(30);
+    expect(out['two']).toBeLessThan(30);
+    expect(out['idle']).toBeLessThan(30);
+    expect(out['results']).toEqual([[1], [1]]);
+  });
+
+  it('a Worker ends while its lone call is awaited and polled for: no crash, the process goes on', () => {
+    // The Worker's loop has the timer armed (its calls took ~20 ms before) when it is
+    // terminated: the handles close with its environment, and the result is dropped.
+    const out = run(
+      `
+      const { Worker } = require('node:worker_threads');
+      const source = \`
+        const lib = require(\${JSON.stringify(${JSON.stringify(PACKAGE_ENTRY)})});
+        const { parentPort } = require('node:worker_threads');
+        const o = new lib.Outliers('probe', 'sleep_then_argmax', { paths: [\${JSON.stringify(${JSON.stringify(PROBE_DIR)})}] });
+        (async () => {
+          for (let i = 0; i < 5; i++) await o.detectAsync(new Float64Array([0.02, 1]));
+          o.detectAsync(new Float64Array([0.02, 1]));
+          parentPort.postMessage('in flight');
+        })();\`;
+      let ended = 0;
+      for (let round = 0; round < 3; round++) {
+        const worker = new Worker(source, { eval: true });
+        await new Promise((resolve, reject) => { worker.once('message', resolve); worker.once('error', reject); });
+        await new Promise((resolve) => setTimeout(resolve, 5 * round)); // before, near, at the end
+        await worker.terminate();
+        ended++;
+      }
+      const o = probe('argmax');
+      const r = await o.detectAsync(new Float64Array([0, 5, 1]));
+      console.log(JSON.stringify({ ended, r: Array.from(r) }));`,
+    );
+    expect(out).toEqual({ ended: 3, r: [1] });
+  });
+
   it('close() with calls running on several threads: running ones finish, queued ones refuse', () => {
     const out = run(
       `

@@ -1,0 +1,127 @@
+#include "completion_poll.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <ctime>
+
+#ifdef __linux__
+#include <sys/timerfd.h>
+#include <unistd.h>
+#endif
+
+namespace py_outliers {
+namespace {
+
+// How long before the expected end the loop starts polling: the timer's own wake-up must land
+// before the call's end, and on a halted vCPU it takes ~50-100 us, plus the kernel's default
+// timer slack (50 us). Calls expected to take less are polled for from their start.
+constexpr int64_t kLeadNs = 200'000;
+// How long past the expected end polling goes on: the lead, or an eighth of the call for long
+// ones (their duration varies more in absolute terms), at most 1 ms.
+constexpr int64_t kMaxSlackNs = 1'000'000;
+
+}  // namespace
+
+int64_t CompletionPoll::Now() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+CompletionPoll* CompletionPoll::Open(uv_loop_t* loop) {
+  auto* self = new CompletionPoll();
+  uv_idle_init(loop, &self->idle_);
+  self->idle_.data = self;
+  uv_unref(reinterpret_cast<uv_handle_t*>(&self->idle_));
+  self->open_handles_ = 1;
+#ifdef __linux__
+  self->timer_fd_ = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+  if (self->timer_fd_ >= 0) {
+    if (uv_poll_init(loop, &self->timer_, self->timer_fd_) == 0) {
+      self->timer_.data = self;
+      uv_unref(reinterpret_cast<uv_handle_t*>(&self->timer_));
+      uv_poll_start(&self->timer_, UV_READABLE, OnTimer);
+      self->open_handles_++;
+    } else {
+      close(self->timer_fd_);
+      self->timer_fd_ = -1;
+    }
+  }
+#endif
+  return self;
+}
+
+void CompletionPoll::Close() {
+  Stop();
+  uv_close(reinterpret_cast<uv_handle_t*>(&idle_), OnClosed);
+  if (timer_fd_ >= 0) uv_close(reinterpret_cast<uv_handle_t*>(&timer_), OnClosed);
+}
+
+void CompletionPoll::OnClosed(uv_handle_t* handle) {
+  auto* self = static_cast<CompletionPoll*>(handle->data);
+  if (--self->open_handles_ > 0) return;
+#ifdef __linux__
+  if (self->timer_fd_ >= 0) close(self->timer_fd_);
+#endif
+  delete self;
+}
+
+void CompletionPoll::Expect(int64_t start_ns, int64_t expected_ns) {
+  Stop();
+  if (expected_ns <= 0) return;
+  const int64_t end = start_ns + expected_ns;
+  poll_until_ = end + std::min(kMaxSlackNs, std::max(kLeadNs, expected_ns / 8));
+  if (expected_ns <= kLeadNs || timer_fd_ < 0) {
+    // Without a timer, only calls short enough to poll through are polled for.
+    if (expected_ns <= kLeadNs) StartPolling();
+    return;
+  }
+#ifdef __linux__
+  const int64_t wake = end - kLeadNs;
+  itimerspec when{};
+  when.it_value.tv_sec = wake / 1'000'000'000;
+  when.it_value.tv_nsec = wake % 1'000'000'000;
+  timer_armed_ = timerfd_settime(timer_fd_, TFD_TIMER_ABSTIME, &when, nullptr) == 0;
+#endif
+}
+
+void CompletionPoll::Stop() {
+  if (polling_) {
+    uv_idle_stop(&idle_);
+    polling_ = false;
+  }
+#ifdef __linux__
+  if (timer_armed_) {
+    const itimerspec never{};
+    timerfd_settime(timer_fd_, 0, &never, nullptr);
+    timer_armed_ = false;
+  }
+#endif
+}
+
+void CompletionPoll::StartPolling() {
+  if (polling_) return;
+  polling_ = true;
+  uv_idle_start(&idle_, OnIdle);
+}
+
+// Runs once per loop iteration while polling: the loop itself does the polling (an active idle
+// handle makes it look for I/O with a zero timeout), this only decides when to stop.
+void CompletionPoll::OnIdle(uv_idle_t* handle) {
+  auto* self = static_cast<CompletionPoll*>(handle->data);
+  if (Now() >= self->poll_until_) self->Stop();
+}
+
+void CompletionPoll::OnTimer(uv_poll_t* handle, int status, int) {
+  auto* self = static_cast<CompletionPoll*>(handle->data);
+#ifdef __linux__
+  uint64_t expirations = 0;
+  while (read(self->timer_fd_, &expirations, sizeof expirations) < 0 && errno == EINTR) {
+  }
+#endif
+  if (status < 0 || !self->timer_armed_) return;
+  self->timer_armed_ = false;
+  self->StartPolling();
+}
+
+}  // namespace py_outliers
