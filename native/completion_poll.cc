@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <ctime>
 
 #ifdef __linux__
 #include <sys/timerfd.h>
@@ -21,12 +20,6 @@ constexpr int64_t kLeadNs = 200'000;
 constexpr int64_t kMaxSlackNs = 1'000'000;
 
 }  // namespace
-
-int64_t CompletionPoll::Now() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
-}
 
 CompletionPoll* CompletionPoll::Open(uv_loop_t* loop) {
   auto* self = new CompletionPoll();
@@ -71,11 +64,11 @@ void CompletionPoll::Expect(int64_t start_ns, int64_t expected_ns) {
   if (expected_ns <= 0) return;
   const int64_t end = start_ns + expected_ns;
   poll_until_ = end + std::min(kMaxSlackNs, std::max(kLeadNs, expected_ns / 8));
-  if (expected_ns <= kLeadNs || timer_fd_ < 0) {
-    // Without a timer, only calls short enough to poll through are polled for.
-    if (expected_ns <= kLeadNs) StartPolling();
+  if (expected_ns <= kLeadNs) {
+    StartPolling();
     return;
   }
+  if (timer_fd_ < 0) return;  // without a timer, only short calls are polled for
 #ifdef __linux__
   const int64_t wake = end - kLeadNs;
   itimerspec when{};

@@ -54,7 +54,10 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
       napi_ref_threadsafe_function(env, tsfn_);
       if (poll_ != nullptr) poll_->Expect(now, expected);
     } else {
-      for (auto& [other, pending] : pending_) pending.lone = false;  // its duration would lie
+      // The call alone until now has company: its duration would lie. (Any others had it.)
+      if (pending_.size() == 2) {
+        for (auto& [other, pending] : pending_) pending.lone = false;
+      }
       if (poll_ != nullptr) poll_->Stop();
     }
     return id;

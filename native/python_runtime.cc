@@ -143,7 +143,7 @@ int AvailableCores() {
 // How many Python threads run async calls: setPythonThreads() (requested > 0), else
 // $PY_OUTLIERS_THREADS, else the default, measured (README, "Threads, async, and the event
 // loop"): two threads overlap numpy's GIL-free loops on large inputs (1.39-1.65x calls/s at 1M
-// values on 2 cores, four full benchmark runs), while more threads than cores only contend for
+// values on 2 cores, five full benchmark runs), while more threads than cores only contend for
 // the GIL (4 on 2 cores: less than 2 at every size).
 std::string ChooseThreads(int requested, int* count) {
   const long fallback = std::min(2, AvailableCores());
