@@ -110,6 +110,31 @@ describe('Python threads', () => {
     }
   });
 
+  it('the Python threads run below the JS thread: thread 0 at nice +5, the others at +10', () => {
+    // /proc/self/task/<tid>/stat: the name is in parentheses, nice is field 19 (16 after it).
+    const out = run(
+      `
+      const fs = require('fs');
+      const o = new lib.Outliers();
+      await Promise.all([o.detectAsync(spiked(1000, 3)), o.detectAsync(spiked(1000, 5))]);
+      const nice = {};
+      for (const tid of fs.readdirSync('/proc/self/task')) {
+        const stat = fs.readFileSync('/proc/self/task/' + tid + '/stat', 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        if (tid === String(process.pid) || name.startsWith('py-outliers/')) {
+          (nice[tid === String(process.pid) ? 'js' : name] ??= new Set()).add(Number(fields[16]));
+        }
+      }
+      const base = [...nice.js][0];
+      console.log(JSON.stringify(Object.fromEntries(Object.entries(nice).map(([k, v]) => [k, [...v].map((n) => n - base)]))));`,
+      { PY_OUTLIERS_THREADS: '2' },
+    );
+    // Relative to the JS thread (a CI runner may itself run niced). OpenBLAS's thread, started
+    // by numpy's import on thread 0, inherits its name and nice.
+    expect(out).toEqual({ js: [0], 'py-outliers/0': [5], 'py-outliers/1': [10] });
+  });
+
   it('PY_OUTLIERS_SPIN_US=0: no polling, same results', () => {
     const out = run(
       `
