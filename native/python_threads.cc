@@ -45,6 +45,8 @@ inline void CpuRelax() {
 // FIFO order, which with one call at a time alternates them: each then sees twice the real gap,
 // and the polling window (idle_spin.h) never opens.
 struct Sleeper {
+  explicit Sleeper(int index) : index(index) {}
+  const int index;
   std::condition_variable wake;
   bool woken = false;  // under State::mutex
 };
@@ -84,8 +86,9 @@ struct State {
   // Polling (idle_spin.h): at most one thread polls at a time, watching `signals`, which every
   // submit, poke and exit bumps, instead of the lock.
   IdleSpin spin{0};
-  bool polling = false;
+  Sleeper* poller = nullptr;  // the thread polling, if any
   std::atomic<uint64_t> signals{0};
+  bool thread0_busy = false;  // thread 0 runs a job: only then may others take small ones
 };
 State& TheState() {
   static State* state = new State();
@@ -104,19 +107,25 @@ void WakeLocked(State& state, Sleeper* sleeper) {
   sleeper->wake.notify_one();
 }
 
-// Whether a thread looking for work takes `queued` now. Small jobs (the Python glue around
-// short numpy loops, which holds the GIL nearly throughout) gain nothing from a second thread:
-// two threads only hand the GIL back and forth, each hand-off a futex wake, and with 1k-value
-// inputs, 8 in flight, two threads ran 0.57x the calls of one. So a small job goes to a
-// second thread only if no thread runs a small job (it would otherwise wait behind a big one),
-// or if the threads that run small jobs have made no progress (started or finished one) for
-// kPatienceNs: one is slow (a function that releases the GIL for long, or never returns).
-// Progress, not how long the job has waited: with many calls in flight the queue alone can
-// hold a job for longer than that (64 calls at 1k values are ~1.5 ms of work), and a second
-// thread would then only take the GIL in turns. Big jobs, whose numpy loops run without the
-// GIL, go to any idle thread at once.
-bool Claimable(const State& state, const Queued& queued, int64_t now) {
-  return queued.big || state.running_small == 0 || now - state.small_progress >= kPatienceNs;
+// Whether a thread looking for work takes `queued` now. Small jobs (the Python glue around short
+// numpy loops, which holds the GIL nearly throughout) gain nothing from a second thread: two
+// threads only hand the GIL back and forth, each hand-off a futex wake, and with 1k-value inputs, 8
+// in flight, two threads ran 0.57x the calls of one. So small jobs are thread 0's: another thread
+// takes one only while thread 0 is busy and either no thread runs a small job (thread 0 runs a big
+// one, which the small job would otherwise wait behind) or the threads that run small jobs have
+// made no progress (started or finished one) for kPatienceNs: one is slow (a function that releases
+// the GIL for long, or never returns). Progress, not how long the job has waited: with many calls
+// in flight the queue alone can hold a job for longer than that (64 calls at 1k values are ~1.5 ms
+// of work), and a second thread would then only take the GIL in turns. Why thread 0, and not
+// whichever thread is free: a stream of small jobs that any free thread could take moved between
+// the threads every ~1-2k calls, and the thread running it was preempted 5-10x as often (11-30k
+// involuntary context switches per 2 s on each thread, against 0.4-4k on one thread), so two
+// threads ran 0.82-0.92x the 1k-value calls of one. Kept on thread 0, two threads run 0.99-1.04x.
+// Big jobs, whose numpy loops run without the GIL, go to any idle thread at once.
+bool Claimable(const State& state, const Queued& queued, int index, int64_t now) {
+  if (queued.big || index == 0) return true;
+  return state.thread0_busy &&
+         (state.running_small == 0 || now - state.small_progress >= kPatienceNs);
 }
 
 // What a thread takes next: one job, the exit job, or a poke (no job).
@@ -127,10 +136,10 @@ struct Work {
 };
 
 // Polls `signals` for up to the current window without the lock. Returns with the lock held.
-void Poll(State& state, std::unique_lock<std::mutex>& lock, int64_t idle_since) {
+void Poll(State& state, Sleeper& self, std::unique_lock<std::mutex>& lock, int64_t idle_since) {
   const int64_t window = state.spin.window_ns();
   if (window == 0) return;
-  state.polling = true;
+  state.poller = &self;
   const uint64_t seen = state.signals.load(std::memory_order_acquire);
   lock.unlock();
   const int64_t deadline = idle_since + window;
@@ -144,12 +153,13 @@ void Poll(State& state, std::unique_lock<std::mutex>& lock, int64_t idle_since) 
     }
   }
   lock.lock();
-  state.polling = false;
+  state.poller = nullptr;
 }
 
 Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just_ran) {
   std::unique_lock<std::mutex> lock(state.mutex);
   const int64_t idle_since = NowNs();
+  if (index == 0) state.thread0_busy = false;
   if (finished_small) {
     state.running_small--;
     state.small_progress = idle_since;
@@ -160,6 +170,7 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just
     if (index == 0 && state.exit_job) {
       work.job = std::move(state.exit_job);
       work.exit = true;
+      state.thread0_busy = true;
       return work;
     }
     if (state.pokes > 0) {
@@ -167,7 +178,7 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just
       return work;
     }
     const int64_t now = NowNs();
-    if (!state.jobs.empty() && Claimable(state, state.jobs.front(), now)) {
+    if (!state.jobs.empty() && Claimable(state, state.jobs.front(), index, now)) {
       if (state.watcher == &self) state.watcher = nullptr;
       if (polled) state.spin.Learn(now - idle_since);
       Queued& front = state.jobs.front();
@@ -178,6 +189,7 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just
         state.small_progress = now;
       }
       state.jobs.pop_front();
+      if (index == 0) state.thread0_busy = true;
       // Jobs left behind always have a thread looking out for them, so that none waits behind
       // slow ones while a thread sleeps.
       if (!state.jobs.empty() && state.watcher == nullptr && !state.asleep.empty()) {
@@ -185,10 +197,14 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just
       }
       return work;
     }
+    // A small job this thread may not take while thread 0 is idle: thread 0 takes it.
+    if (!state.jobs.empty() && !state.thread0_busy && index != 0 && state.poller != state.thread0) {
+      WakeLocked(state, state.thread0);
+    }
     // While small jobs run or wait, one idle thread watches, in case the busy thread is slow
     // to come back for them; it stops once the pool is idle. It waits on a timer, not a
     // wake-up from each submit: waking a thread costs the submitting JS thread a futex wake.
-    const bool stream = state.running_small > 0 || !state.jobs.empty() || state.polling;
+    const bool stream = state.running_small > 0 || !state.jobs.empty() || state.poller != nullptr;
     if (stream && (state.watcher == nullptr || state.watcher == &self)) {
       state.watcher = &self;
       const int64_t deadline = (state.jobs.empty() ? now : state.small_progress) + kPatienceNs;
@@ -198,10 +214,11 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just
       continue;
     }
     if (state.watcher == &self) state.watcher = nullptr;
-    if (just_ran && !polled && state.jobs.empty() && !state.polling && state.running_small == 0) {
+    if (just_ran && !polled && state.jobs.empty() && state.poller == nullptr &&
+        state.running_small == 0) {
       // A thread fresh from a job, while no other runs small jobs: poll for the next one.
       polled = true;
-      Poll(state, lock, idle_since);
+      Poll(state, self, lock, idle_since);
       continue;
     }
     self.woken = false;
@@ -210,13 +227,9 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just
   }
 }
 
-void Loop(int index) {
+void Loop(Sleeper* self) {
   State& state = TheState();
-  Sleeper* self = new Sleeper();  // leaked with the thread, which never ends
-  if (index == 0) {
-    std::lock_guard<std::mutex> lock(state.mutex);
-    state.thread0 = self;
-  }
+  const int index = self->index;
   bool finished_small = false;
   bool just_ran = false;
   for (;;) {
@@ -278,7 +291,7 @@ std::string StartOtherThreads(int count) {
       std::thread([index, ready = std::move(ready)]() mutable {
         PrepareThread(index);
         ready.set_value(PyThreadState_New(PyInterpreterState_Main()) != nullptr);
-        Loop(index);
+        Loop(new Sleeper(index));  // leaked with the thread, which never ends
       }).detach();
     } catch (const std::system_error& error) {
       return std::string("cannot start Python thread ") + std::to_string(index) + ": " +
@@ -313,14 +326,16 @@ std::string StartPythonThreads(const PythonThreadsOptions& options,
       started.set_value(error);
       return;
     }
+    Sleeper* self = new Sleeper(0);  // leaked with the thread, which never ends
     {
       State& state = TheState();
       std::lock_guard<std::mutex> lock(state.mutex);
       state.spin = IdleSpin(options.idle_spin_ns);
+      state.thread0 = self;
       state.started = true;
     }
     started.set_value(std::string());
-    Loop(0);
+    Loop(self);
   });
   // Detached: the threads live as long as the process. They are never joined, because joining
   // would mean stopping Python, and Py_Finalize is never called (numpy cannot restart).
@@ -337,7 +352,10 @@ void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
     state.signals.fetch_add(1, std::memory_order_release);
     // The poller, if any, takes this job without being woken: the futex wake (on a VM, an
     // interrupt) and the sleeper's wake-up latency that polling saves.
-    if (state.polling && state.jobs.size() == 1) return;
+    if (state.poller != nullptr && state.jobs.size() == 1 &&
+        Claimable(state, state.jobs.back(), state.poller->index, NowNs())) {
+      return;
+    }
     if (big) {
       if (!state.asleep.empty()) {
         WakeLocked(state, state.asleep.back());
@@ -346,9 +364,14 @@ void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
       }
       return;
     }
-    // A small job, while a thread runs small jobs: that thread takes it next, and a watcher
-    // steps in if it is slow to (see Claimable). Only without a watcher is a thread woken,
-    // to become one.
+    // A small job, while thread 0 is idle: it is thread 0's (see Claimable).
+    if (!state.thread0_busy) {
+      WakeLocked(state, state.thread0);
+      return;
+    }
+    // A small job, while thread 0 is busy and a thread runs small jobs: that thread takes it next,
+    // and a watcher steps in if it is slow to (see Claimable). Only without a watcher is a thread
+    // woken, to become one.
     if (state.running_small > 0) {
       if (state.watcher == nullptr && !state.asleep.empty()) {
         WakeLocked(state, state.asleep.back());

@@ -25,7 +25,7 @@ class PythonJob {
   virtual ~PythonJob() = default;
   virtual void Run() = 0;
   // Whether the job spends most of its time with the GIL released (numpy's loops on a large
-  // array): such jobs go to an idle thread at once, others preferably to a busy one
+  // array): such jobs go to an idle thread at once, others to thread 0 unless it is busy
   // (python_threads.cc, Claimable).
   virtual bool RunsMostlyWithoutGil() const { return false; }
 };

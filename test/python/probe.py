@@ -393,6 +393,21 @@ def spin_forever(data):
         raise
 
 
+_on_thread0 = {"yes": 0, "no": 0}
+
+
+def note_thread0(data):
+    """Counts the calls run on the interpreter's main thread (py-outliers' thread 0)."""
+    import threading
+
+    _on_thread0["yes" if threading.current_thread() is threading.main_thread() else "no"] += 1
+    return [int(np.argmax(data))]
+
+
+def report_thread0(data):
+    report(**_on_thread0)
+
+
 _kept_views = []
 
 
