@@ -136,8 +136,9 @@ struct Work {
 };
 
 // Polls `signals` for up to the current window without the lock. Returns with the lock held.
-void Poll(State& state, Sleeper& self, std::unique_lock<std::mutex>& lock, int64_t idle_since) {
-  const int64_t window = state.spin.window_ns();
+void Poll(State& state, Sleeper& self, std::unique_lock<std::mutex>& lock, int64_t idle_since,
+          int64_t limit) {
+  const int64_t window = state.spin.window_ns(limit);
   if (window == 0) return;
   state.poller = &self;
   const uint64_t seen = state.signals.load(std::memory_order_acquire);
@@ -156,9 +157,12 @@ void Poll(State& state, Sleeper& self, std::unique_lock<std::mutex>& lock, int64
   state.poller = nullptr;
 }
 
-Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just_ran) {
+// `ran_ns`: how long the job this thread just ran took (0: it ran none).
+Work Next(State& state, int index, Sleeper& self, bool finished_small, int64_t ran_ns) {
   std::unique_lock<std::mutex> lock(state.mutex);
   const int64_t idle_since = NowNs();
+  const int64_t limit = state.spin.Limit(ran_ns);
+  const bool just_ran = ran_ns > 0;
   if (index == 0) state.thread0_busy = false;
   if (finished_small) {
     state.running_small--;
@@ -180,7 +184,7 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just
     const int64_t now = NowNs();
     if (!state.jobs.empty() && Claimable(state, state.jobs.front(), index, now)) {
       if (state.watcher == &self) state.watcher = nullptr;
-      if (polled) state.spin.Learn(now - idle_since);
+      if (polled) state.spin.Learn(now - idle_since, limit);
       Queued& front = state.jobs.front();
       work.job = std::move(front.job);
       work.small = !front.big;
@@ -218,7 +222,7 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, bool just
         state.running_small == 0) {
       // A thread fresh from a job, while no other runs small jobs: poll for the next one.
       polled = true;
-      Poll(state, self, lock, idle_since);
+      Poll(state, self, lock, idle_since, limit);
       continue;
     }
     self.woken = false;
@@ -231,11 +235,12 @@ void Loop(Sleeper* self) {
   State& state = TheState();
   const int index = self->index;
   bool finished_small = false;
-  bool just_ran = false;
+  int64_t ran_ns = 0;
   for (;;) {
-    Work work = Next(state, index, *self, finished_small, just_ran);
+    Work work = Next(state, index, *self, finished_small, ran_ns);
     finished_small = work.small;
-    just_ran = work.job != nullptr;
+    const bool had_job = work.job != nullptr;
+    const int64_t start = NowNs();
     // The GIL is taken and released per job: a JS thread calling the sync API then waits for
     // one call at most, never for a whole queue. Once exiting, jobs are only destroyed (still
     // under the GIL: they may own PyRefs). A poke takes the GIL just to release it: the
@@ -245,6 +250,7 @@ void Loop(Sleeper* self) {
       work.job->Run();
     }
     work.job.reset();
+    ran_ns = had_job ? std::max<int64_t>(NowNs() - start, 1) : 0;
   }
 }
 

@@ -32,7 +32,7 @@ class PythonJob {
 
 struct PythonThreadsOptions {
   int count = 1;             // >= 1
-  int64_t idle_spin_ns = 0;  // the longest an idle thread polls for a job (idle_spin.h); 0: never
+  int64_t idle_spin_ns = 0;  // how long an idle thread polls for a job (idle_spin.h); 0: never
 };
 
 // Starts the threads and runs `initialize` on thread 0 first (with no GIL: it starts Python and

@@ -159,6 +159,35 @@ describe('Python threads', () => {
     expect(out.yes as number).toBeGreaterThan(0.9 * 16_000);
   });
 
+  it('after a long call the idle thread polls through a gap longer than PY_OUTLIERS_SPIN_US', () => {
+    // Calls of 4 ms, one at a time, 0.3 ms apart (a busy wait in JS): past the 100 us default
+    // window, within an eighth of the call (idle_spin.h, Limit). A thread that polls takes the
+    // next call without sleeping; one that sleeps between calls makes a voluntary context
+    // switch for each (measured: ~1 per call with the window at 100 us, ~0.05 polled). The
+    // bound, 0.5 per call, leaves room for a loaded machine stretching some gaps.
+    const out = run(
+      `
+      const fs = require('fs');
+      const o = probe('busy_for');
+      const v = new Float64Array([0.004]);
+      const switches = () => {
+        for (const tid of fs.readdirSync('/proc/self/task')) {
+          const status = fs.readFileSync('/proc/self/task/' + tid + '/status', 'utf8');
+          if (/^Name:\\s+py-outliers\\/0$/m.test(status)) {
+            return Number(/^voluntary_ctxt_switches:\\s+(\\d+)/m.exec(status)[1]);
+          }
+        }
+      };
+      const gap = () => { const end = performance.now() + 0.3; while (performance.now() < end); };
+      for (let i = 0; i < 20; i++) { await o.detectAsync(v); gap(); }
+      const before = switches();
+      for (let i = 0; i < 100; i++) { await o.detectAsync(v); gap(); }
+      console.log(JSON.stringify({ perCall: (switches() - before) / 100 }));`,
+      { PY_OUTLIERS_THREADS: '1' },
+    );
+    expect(out.perCall).toBeLessThan(0.5);
+  });
+
   it('PY_OUTLIERS_SPIN_US=0: no polling, same results', () => {
     const out = run(
       `

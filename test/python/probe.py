@@ -393,6 +393,16 @@ def spin_forever(data):
         raise
 
 
+def busy_for(data):
+    """Runs Python bytecode (holding the GIL, never blocking) for data[0] seconds."""
+    import time
+
+    end = time.perf_counter() + float(data[0])
+    while time.perf_counter() < end:
+        pass
+    return []
+
+
 _on_thread0 = {"yes": 0, "no": 0}
 
 
