@@ -120,8 +120,9 @@ void WakeLocked(State& state, Sleeper* sleeper) {
 // whichever thread is free: a stream of small jobs that any free thread could take moved between
 // the threads every ~1-2k calls, and the thread running it was preempted 5-10x as often (11-30k
 // involuntary context switches per 2 s on each thread, against 0.4-4k on one thread), so two
-// threads ran 0.82-0.92x the 1k-value calls of one. Kept on thread 0, two threads run 0.99-1.04x.
-// Big jobs, whose numpy loops run without the GIL, go to any idle thread at once.
+// threads ran 0.82-0.92x the 1k-value calls of one. Kept on thread 0, thread 0's involuntary
+// switches fell to 0.5-5k and two threads ran 0.92-1.04x in side tests, 0.93-0.94x in full bench
+// runs. Big jobs, whose numpy loops run without the GIL, go to any idle thread at once.
 bool Claimable(const State& state, const Queued& queued, int index, int64_t now) {
   if (queued.big || index == 0) return true;
   return state.thread0_busy &&
