@@ -30,7 +30,7 @@ class IdleSpin {
   // values). An eighth bounds what polling costs to 12.5% of the work it follows.
   int64_t Limit(int64_t job_ns) const {
     if (max_ns_ == 0) return 0;
-    return std::max(max_ns_, std::min(job_ns / 8, std::max(max_ns_, kLongJobMaxNs)));
+    return std::max(max_ns_, std::min(job_ns / 8, kLongJobMaxNs));
   }
 
   // How long to poll now, given Limit(). 0: go straight to sleep.

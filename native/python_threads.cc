@@ -107,6 +107,16 @@ void WakeLocked(State& state, Sleeper* sleeper) {
   sleeper->wake.notify_one();
 }
 
+// Under the lock: wakes a thread to take a job now: the one idle the shortest time (its caches
+// are the warmest), else the watcher, which would otherwise take it only when its timer fires.
+void WakeIdleLocked(State& state) {
+  if (!state.asleep.empty()) {
+    WakeLocked(state, state.asleep.back());
+  } else if (state.watcher != nullptr) {
+    WakeLocked(state, state.watcher);
+  }
+}
+
 // Whether a thread looking for work takes `queued` now. Small jobs (the Python glue around short
 // numpy loops, which holds the GIL nearly throughout) gain nothing from a second thread: two
 // threads only hand the GIL back and forth, each hand-off a futex wake, and with 1k-value inputs, 8
@@ -364,11 +374,7 @@ void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
       return;
     }
     if (big) {
-      if (!state.asleep.empty()) {
-        WakeLocked(state, state.asleep.back());
-      } else if (state.watcher != nullptr) {
-        WakeLocked(state, state.watcher);  // it waits for small jobs; this one it takes now
-      }
+      WakeIdleLocked(state);
       return;
     }
     // A small job, while thread 0 is idle: it is thread 0's (see Claimable).
@@ -388,13 +394,8 @@ void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
     // No thread runs small jobs: one must be woken to run it now. The watcher, if any, would
     // otherwise take it only when its timer fires: measured, a call made 1 ms after a burst
     // waited ~4 ms for it, and with a 20 ms timer a 1k-value stream on two threads ran at a
-    // third of the speed of one thread. The thread idle the shortest time first: its caches
-    // are the warmest.
-    if (!state.asleep.empty()) {
-      WakeLocked(state, state.asleep.back());
-    } else if (state.watcher != nullptr) {
-      WakeLocked(state, state.watcher);
-    }
+    // third of the speed of one thread.
+    WakeIdleLocked(state);
   }
 }
 
