@@ -58,10 +58,21 @@ struct Queued {
 
 // How long the threads running small jobs may go without progress before an idle one takes
 // the next (see Claimable): CPython's own switch interval (sys.getswitchinterval(), 5 ms), the
-// time it lets one thread hold the GIL while another waits. The watcher wakes once per
-// interval while a stream of small jobs runs; at 1 ms those wake-ups cost a 1k-value stream
-// with two threads ~5-20% of its calls on 2 cores (median of alternating runs, noisy).
+// time it lets one thread hold the GIL while another waits. A submit sees a stall at once (it
+// wakes the watcher); with no submits coming, the watcher's timer sees it (see kWatchMaxNs).
 constexpr int64_t kPatienceNs = 5'000'000;
+
+// The longest the watcher sleeps between looks while small jobs make progress. It looks first
+// kPatienceNs after the last progress, then, each time it finds the stream healthy, waits twice
+// as long, up to this: a stall that no submit sees is caught within 20 ms. Why not every 5 ms:
+// each look wakes a thread on a core the JS thread or thread 0 is using, and on 2 cores those
+// ~200 wake-ups/s cost a 1k-value stream with two threads a few percent of its calls. Measured
+// (three alternating pairs of 1 and 2 threads, 4 s each): thread 0 was preempted 116-161 times
+// per run against 10-18 with one thread, the JS thread slept 133-137k times against 111-115k
+// (each sleep later costs thread 0 an eventfd wake-up, ~15% of its time in this stream), and 2
+// threads ran 0.92-0.98x the calls of 1 in bench-style rounds. With the back-off the JS
+// thread's sleeps fell to 117-126k. At 1 ms these wake-ups had cost ~5-20% of the calls.
+constexpr int64_t kWatchMaxNs = 4 * kPatienceNs;
 
 // How much nicer than the process the Python threads run (see PrepareThread).
 constexpr int kNicer = 5;
@@ -74,10 +85,12 @@ struct State {
   std::deque<Queued> jobs;
   int pokes = 0;         // wake-ups with no job: take the GIL once to drain deferred releases
   bool started = false;  // every thread runs: pokes may be queued
-  std::vector<Sleeper*> asleep;  // the most recently idle last
-  Sleeper* watcher = nullptr;    // an idle thread waiting to help with small jobs, if any
-  int running_small = 0;         // threads running a small job
-  int64_t small_progress = 0;    // when a small job last started or finished
+  std::vector<Sleeper*> asleep;      // the most recently idle last
+  Sleeper* watcher = nullptr;        // an idle thread waiting to help with small jobs, if any
+  int64_t watch_ns = 0;              // how long the watcher's next look is after the last progress
+  int running_small = 0;             // threads running a small job
+  int64_t small_progress = 0;        // when a small job last started or finished
+  std::vector<int64_t> small_since;  // by thread: when its small job started; 0: it runs none
   // The exit job has a slot of its own, ahead of `jobs`, for thread 0 only. `exiting` is set
   // with it and read without the lock between jobs: from then on no other job runs.
   std::unique_ptr<PythonJob> exit_job;
@@ -117,26 +130,35 @@ void WakeIdleLocked(State& state) {
   }
 }
 
+// Whether a small job runs that started less than kPatienceNs ago (see Claimable).
+bool SmallJobsMoving(const State& state, int64_t now) {
+  for (const int64_t since : state.small_since) {
+    if (since != 0 && now - since < kPatienceNs) return true;
+  }
+  return false;
+}
+
 // Whether a thread looking for work takes `queued` now. Small jobs (the Python glue around short
 // numpy loops, which holds the GIL nearly throughout) gain nothing from a second thread: two
 // threads only hand the GIL back and forth, each hand-off a futex wake, and with 1k-value inputs, 8
 // in flight, two threads ran 0.57x the calls of one. So small jobs are thread 0's: another thread
-// takes one only while thread 0 is busy and either no thread runs a small job (thread 0 runs a big
-// one, which the small job would otherwise wait behind) or the threads that run small jobs have
-// made no progress (started or finished one) for kPatienceNs: one is slow (a function that releases
-// the GIL for long, or never returns). Progress, not how long the job has waited: with many calls
-// in flight the queue alone can hold a job for longer than that (64 calls at 1k values are ~1.5 ms
-// of work), and a second thread would then only take the GIL in turns. Why thread 0, and not
-// whichever thread is free: a stream of small jobs that any free thread could take moved between
-// the threads every ~1-2k calls, and the thread running it was preempted 5-10x as often (11-30k
-// involuntary context switches per 2 s on each thread, against 0.4-4k on one thread), so two
-// threads ran 0.82-0.92x the 1k-value calls of one. Kept on thread 0, thread 0's involuntary
+// takes one only while thread 0 is busy and every small job running (if any) has run for
+// kPatienceNs: thread 0 runs a big one, which the small job would otherwise wait behind, or the
+// small jobs running are slow (a function that releases the GIL for long, or never returns).
+// How long the running jobs have run, not how long the queued one has waited: with many calls in
+// flight the queue alone can hold a job for longer than that (64 calls at 1k values are ~1.5 ms
+// of work), and a second thread would then only take the GIL in turns. Nor whether any job made
+// progress: a thread that took over from a stalled one would then itself be the progress, and
+// could take only one job per kPatienceNs (~200 calls/s behind a stalled call). Why thread 0, and
+// not whichever thread is free: a stream of small jobs that any free thread could take moved
+// between the threads every ~1-2k calls, and the thread running it was preempted 5-10x as often
+// (11-30k involuntary context switches per 2 s on each thread, against 0.4-4k on one thread), so
+// two threads ran 0.82-0.92x the 1k-value calls of one. Kept on thread 0, thread 0's involuntary
 // switches fell to 0.5-5k and two threads ran 0.92-1.04x in side tests, 0.93-0.94x in full bench
 // runs. Big jobs, whose numpy loops run without the GIL, go to any idle thread at once.
 bool Claimable(const State& state, const Queued& queued, int index, int64_t now) {
   if (queued.big || index == 0) return true;
-  return state.thread0_busy &&
-         (state.running_small == 0 || now - state.small_progress >= kPatienceNs);
+  return state.thread0_busy && !SmallJobsMoving(state, now);
 }
 
 // What a thread takes next: one job, the exit job, or a poke (no job).
@@ -178,6 +200,7 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, int64_t r
   if (finished_small) {
     state.running_small--;
     state.small_progress = idle_since;
+    state.small_since[index] = 0;
   }
   bool polled = false;  // this thread was the one to poll, so it learns the gap
   for (;;) {
@@ -202,6 +225,7 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, int64_t r
       if (work.small) {
         state.running_small++;
         state.small_progress = now;
+        state.small_since[index] = now;
       }
       state.jobs.pop_front();
       if (index == 0) state.thread0_busy = true;
@@ -219,10 +243,13 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, int64_t r
     // While small jobs run or wait, one idle thread watches, in case the busy thread is slow
     // to come back for them; it stops once the pool is idle. It waits on a timer, not a
     // wake-up from each submit: waking a thread costs the submitting JS thread a futex wake.
+    // The timer backs off while the stream stays healthy (kWatchMaxNs).
     const bool stream = state.running_small > 0 || !state.jobs.empty() || state.poller != nullptr;
     if (stream && (state.watcher == nullptr || state.watcher == &self)) {
+      state.watch_ns =
+          state.watcher == &self ? std::min(2 * state.watch_ns, kWatchMaxNs) : kPatienceNs;
       state.watcher = &self;
-      const int64_t deadline = (state.jobs.empty() ? now : state.small_progress) + kPatienceNs;
+      const int64_t deadline = (state.jobs.empty() ? now : state.small_progress) + state.watch_ns;
       self.woken = false;
       self.wake.wait_until(
           lock, std::chrono::steady_clock::time_point(std::chrono::nanoseconds(deadline)));
@@ -338,6 +365,11 @@ std::string StartPythonThreads(const PythonThreadsOptions& options,
     }
     // Initialization left the GIL with us; hand it back so that every thread can take it.
     PyEval_SaveThread();
+    {
+      State& state = TheState();
+      std::lock_guard<std::mutex> lock(state.mutex);
+      state.small_since.assign(static_cast<size_t>(std::max(options.count, 1)), 0);
+    }
     error = StartOtherThreads(options.count);
     if (!error.empty()) {
       started.set_value(error);
@@ -388,6 +420,9 @@ void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
     if (state.running_small > 0) {
       if (state.watcher == nullptr && !state.asleep.empty()) {
         WakeLocked(state, state.asleep.back());
+      } else if (state.watcher != nullptr && !SmallJobsMoving(state, NowNs())) {
+        // Stalled: the watcher, maybe backed off for 20 ms, takes the queue's front now.
+        WakeLocked(state, state.watcher);
       }
       return;
     }
