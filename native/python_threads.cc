@@ -155,7 +155,8 @@ bool SmallJobsMoving(const State& state, int64_t now) {
 // (11-30k involuntary context switches per 2 s on each thread, against 0.4-4k on one thread), so
 // two threads ran 0.82-0.92x the 1k-value calls of one. Kept on thread 0, thread 0's involuntary
 // switches fell to 0.5-5k and two threads ran 0.92-1.04x in side tests, 0.93-0.94x in full bench
-// runs. Big jobs, whose numpy loops run without the GIL, go to any idle thread at once.
+// runs; 0.98x once the watcher backed off (kWatchMaxNs). Big jobs, whose numpy loops run without
+// the GIL, go to any idle thread at once.
 bool Claimable(const State& state, const Queued& queued, int index, int64_t now) {
   if (queued.big || index == 0) return true;
   return state.thread0_busy && !SmallJobsMoving(state, now);
