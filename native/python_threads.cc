@@ -56,8 +56,8 @@ struct Queued {
   bool big;
 };
 
-// How long the threads running small jobs may go without progress before an idle one takes
-// the next (see Claimable): CPython's own switch interval (sys.getswitchinterval(), 5 ms), the
+// How long a small job may run before an idle thread takes the small jobs queued behind it (see
+// Claimable): CPython's own switch interval (sys.getswitchinterval(), 5 ms), the
 // time it lets one thread hold the GIL while another waits. A submit sees a stall at once (it
 // wakes the watcher); with no submits coming, the watcher's timer sees it (see kWatchMaxNs).
 constexpr int64_t kPatienceNs = 5'000'000;
@@ -70,8 +70,9 @@ constexpr int64_t kPatienceNs = 5'000'000;
 // (three alternating pairs of 1 and 2 threads, 4 s each): thread 0 was preempted 116-161 times
 // per run against 10-18 with one thread, the JS thread slept 133-137k times against 111-115k
 // (each sleep later costs thread 0 an eventfd wake-up, ~15% of its time in this stream), and 2
-// threads ran 0.92-0.98x the calls of 1 in bench-style rounds. With the back-off the JS
-// thread's sleeps fell to 117-126k. At 1 ms these wake-ups had cost ~5-20% of the calls.
+// threads ran 0.92-1.01x the calls of 1 in bench-style rounds. With the back-off: 50 looks/s
+// instead of 198, the JS thread's sleeps fell to 117-126k, 2 threads ran 0.98-1.04x of 1, and
+// 0.98x in a full make bench run. At 1 ms these wake-ups had cost ~5-20% of the calls.
 constexpr int64_t kWatchMaxNs = 4 * kPatienceNs;
 
 // How much nicer than the process the Python threads run (see PrepareThread).
@@ -422,7 +423,7 @@ void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
       if (state.watcher == nullptr && !state.asleep.empty()) {
         WakeLocked(state, state.asleep.back());
       } else if (state.watcher != nullptr && !SmallJobsMoving(state, NowNs())) {
-        // Stalled: the watcher, maybe backed off for 20 ms, takes the queue's front now.
+        // Stalled: the watcher, which may be asleep for up to kWatchMaxNs, takes the front now.
         WakeLocked(state, state.watcher);
       }
       return;
