@@ -89,7 +89,6 @@ struct State {
   std::vector<Sleeper*> asleep;      // the most recently idle last
   Sleeper* watcher = nullptr;        // an idle thread waiting to help with small jobs, if any
   int64_t watch_ns = 0;              // how long the watcher's next look is after the last progress
-  int running_small = 0;             // threads running a small job
   int64_t small_progress = 0;        // when a small job last started or finished
   std::vector<int64_t> small_since;  // by thread: when its small job started; 0: it runs none
   // The exit job has a slot of its own, ahead of `jobs`, for thread 0 only. `exiting` is set
@@ -129,6 +128,14 @@ void WakeIdleLocked(State& state) {
   } else if (state.watcher != nullptr) {
     WakeLocked(state, state.watcher);
   }
+}
+
+// Whether any thread runs a small job.
+bool SmallJobsRunning(const State& state) {
+  for (const int64_t since : state.small_since) {
+    if (since != 0) return true;
+  }
+  return false;
 }
 
 // Whether a small job runs that started less than kPatienceNs ago (see Claimable).
@@ -200,7 +207,6 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, int64_t r
   const bool just_ran = ran_ns > 0;
   if (index == 0) state.thread0_busy = false;
   if (finished_small) {
-    state.running_small--;
     state.small_progress = idle_since;
     state.small_since[index] = 0;
   }
@@ -225,7 +231,6 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, int64_t r
       work.job = std::move(front.job);
       work.small = !front.big;
       if (work.small) {
-        state.running_small++;
         state.small_progress = now;
         state.small_since[index] = now;
       }
@@ -246,7 +251,7 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, int64_t r
     // to come back for them; it stops once the pool is idle. It waits on a timer, not a
     // wake-up from each submit: waking a thread costs the submitting JS thread a futex wake.
     // The timer backs off while the stream stays healthy (kWatchMaxNs).
-    const bool stream = state.running_small > 0 || !state.jobs.empty() || state.poller != nullptr;
+    const bool stream = SmallJobsRunning(state) || !state.jobs.empty() || state.poller != nullptr;
     if (stream && (state.watcher == nullptr || state.watcher == &self)) {
       state.watch_ns =
           state.watcher == &self ? std::min(2 * state.watch_ns, kWatchMaxNs) : kPatienceNs;
@@ -259,7 +264,7 @@ Work Next(State& state, int index, Sleeper& self, bool finished_small, int64_t r
     }
     if (state.watcher == &self) state.watcher = nullptr;
     if (just_ran && !polled && state.jobs.empty() && state.poller == nullptr &&
-        state.running_small == 0) {
+        !SmallJobsRunning(state)) {
       // A thread fresh from a job, while no other runs small jobs: poll for the next one.
       polled = true;
       Poll(state, self, lock, idle_since, limit);
@@ -419,7 +424,7 @@ void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
     // A small job, while thread 0 is busy and a thread runs small jobs: that thread takes it next,
     // and a watcher steps in if it is slow to (see Claimable). Only without a watcher is a thread
     // woken, to become one.
-    if (state.running_small > 0) {
+    if (SmallJobsRunning(state)) {
       if (state.watcher == nullptr && !state.asleep.empty()) {
         WakeLocked(state, state.asleep.back());
       } else if (state.watcher != nullptr && !SmallJobsMoving(state, NowNs())) {
