@@ -37,6 +37,16 @@ function reportOf(o: Outliers): Promise<{
   );
 }
 
+// The same report, read by a sync call: async calls may all be queued behind spinners.
+function reportNow(o: Outliers): { calls: Record<string, number>; aborted: string[] } {
+  try {
+    o.detect(new Float64Array(1));
+  } catch (error) {
+    return JSON.parse((error as PythonError).message);
+  }
+  throw new Error('report_* must raise');
+}
+
 async function rejection(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
     () => {
@@ -113,11 +123,15 @@ describe('detectAsync with an AbortSignal', () => {
 
   it('a running call is interrupted (CallAborted in Python) and its thread is reused', async () => {
     const spinner = probe('spin_forever');
-    const before = (await reportOf(report)).aborted.length;
+    const { aborted, calls: callsBefore } = await reportOf(report);
+    const before = aborted.length;
     // More spinning calls than threads: every thread is taken, then every one freed.
     const controllers = [new AbortController(), new AbortController(), new AbortController()];
     const calls = controllers.map((c) => spinner.detectAsync(seedCase(), { signal: c.signal }));
-    await sleep(100);
+    // Until both threads spin (the second takes over after 5 ms): a fixed wait lost the race
+    // once on a loaded CI machine, where the niced second thread had not started its call.
+    const spinning = (callsBefore['spin_forever'] ?? 0) + 2;
+    while ((reportNow(report).calls['spin_forever'] ?? 0) < spinning) await sleep(5);
     const started = Date.now();
     controllers.forEach((c) => c.abort());
     for (const call of calls) expect(await rejection(call)).toBeInstanceOf(AbortError);
@@ -126,8 +140,14 @@ describe('detectAsync with an AbortSignal', () => {
     const o = new Outliers();
     const results = await Promise.all(Array.from({ length: 4 }, () => o.detectAsync(seedCase())));
     expect(results.map((r) => Array.from(r))).toEqual(Array(4).fill([7, 113, 835]));
-    const after = await reportOf(report);
-    // Two were running and interrupted; the third was queued and never ran.
+    // Two were running and interrupted; the third was queued and never ran. Each spinner records
+    // its CallAborted when it next holds the GIL: on a loaded machine the niced second thread
+    // may do so only after the calls above ran on the first, so wait for it (at most 5 s).
+    let after = reportNow(report);
+    for (const end = Date.now() + 5000; after.aborted.length < before + 2 && Date.now() < end;) {
+      await sleep(10);
+      after = reportNow(report);
+    }
     expect(after.aborted.slice(before)).toEqual(['CallAborted', 'CallAborted']);
   });
 

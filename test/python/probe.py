@@ -384,8 +384,8 @@ def sleep_then_argmax(data):
 
 def spin_forever(data):
     """Runs Python bytecode forever: only an interruption ends it."""
-    _count("spin_forever")
     try:
+        _count("spin_forever")  # inside: counted means an interruption is recorded
         while True:
             pass
     except BaseException as error:
