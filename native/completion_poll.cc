@@ -107,12 +107,17 @@ void CompletionPoll::OnIdle(uv_idle_t* handle) {
 
 void CompletionPoll::OnTimer(uv_poll_t* handle, int status, int) {
   auto* self = static_cast<CompletionPoll*>(handle->data);
-#ifdef __linux__
   uint64_t expirations = 0;
+#ifdef __linux__
   while (read(self->timer_fd_, &expirations, sizeof expirations) < 0 && errno == EINTR) {
   }
 #endif
-  if (status < 0 || !self->timer_armed_) return;
+  // No expiration to read: this readiness was collected in the same loop turn as the result of
+  // the call the timer was armed for, and that result came first. Settling the call disarmed
+  // the timer (which drops a pending expiration), and the next call, made in that same turn,
+  // armed it again: polling now would cover the whole of the next call. Measured before this
+  // check, for 29 of 250 one-at-a-time 1M-value calls on this VM.
+  if (status < 0 || !self->timer_armed_ || expirations == 0) return;
   self->timer_armed_ = false;
   self->StartPolling();
 }
