@@ -11,13 +11,27 @@
 namespace py_outliers {
 namespace {
 
-// How long before the expected end the loop starts polling: the timer's own wake-up must land
-// before the call's end, and on a halted vCPU it takes ~50-100 us, plus the kernel's default
-// timer slack (50 us). Calls expected to take less are polled for from their start.
+// How long before the expected end the loop starts polling, at least: the timer's own wake-up
+// must land before the call's end, and on a halted vCPU it takes ~50-100 us, plus the kernel's
+// default timer slack (50 us). Calls expected to take less are polled for from their start.
 constexpr int64_t kLeadNs = 200'000;
 // How long past the expected end polling goes on: the lead, or an eighth of the call for long
 // ones (their duration varies more in absolute terms), at most 1 ms.
 constexpr int64_t kMaxSlackNs = 1'000'000;
+
+// How long before the expected end polling starts: twice the calls' spread, so that the calls
+// that end early end inside the window too, but never more than an eighth of the call (the
+// budget idle_spin.h gives the Python side), nor less than kLeadNs. Why: calls vary, and one
+// that ends before the loop polls costs a wake-up of the JS thread's halted vCPU. On this 2-vCPU
+// VM 1M-value calls took 2.0-2.6 ms (10th to 90th percentile), and with a fixed 200 us lead
+// (about 85 us of polling, once the timer's own wake-up is paid) 16-40% of them ended before
+// the loop polled; from there to the awaiting code took 70-134 us against 23-40 us when polled
+// (medians, three processes). With this lead: 5-16% (three alternating pairs), and the JS
+// thread's CPU per call 222-235 us against 221-225 us.
+int64_t Lead(const CallDurations::Estimate& estimate) {
+  const int64_t budget = std::max(kLeadNs, estimate.expected_ns / 8);
+  return std::min(budget, std::max(kLeadNs, 2 * estimate.spread_ns));
+}
 
 }  // namespace
 
@@ -59,18 +73,20 @@ void CompletionPoll::OnClosed(uv_handle_t* handle) {
   delete self;
 }
 
-void CompletionPoll::Expect(int64_t start_ns, int64_t expected_ns) {
+void CompletionPoll::Expect(int64_t start_ns, CallDurations::Estimate estimate) {
   Stop();
+  const int64_t expected_ns = estimate.expected_ns;
   if (expected_ns <= 0) return;
   const int64_t end = start_ns + expected_ns;
-  poll_until_ = end + std::min(kMaxSlackNs, std::max(kLeadNs, expected_ns / 8));
-  if (expected_ns <= kLeadNs) {
+  const int64_t lead = Lead(estimate);
+  poll_until_ = end + std::min(kMaxSlackNs, std::max(lead, expected_ns / 8));
+  if (expected_ns <= lead) {
     StartPolling();
     return;
   }
   if (timer_fd_ < 0) return;  // without a timer, only short calls are polled for
 #ifdef __linux__
-  const int64_t wake = end - kLeadNs;
+  const int64_t wake = end - lead;
   itimerspec when{};
   when.it_value.tv_sec = wake / 1'000'000'000;
   when.it_value.tv_nsec = wake % 1'000'000'000;

@@ -9,9 +9,10 @@
 //
 // What: while exactly one async call is in flight and its end is near, the event loop polls (a
 // libuv idle handle makes it check for I/O without blocking) instead of sleeping. "Near" comes
-// from how long the same function took on inputs of the same size before (CallDurations): a
-// short call is polled for from the start; for a longer one a timerfd wakes the loop shortly
-// before the expected end, the wake-up's cost landing while Python still works. Polling stops
+// from how long the same function took on inputs of the same size before, and how much that
+// varied (CallDurations): a short call is polled for from the start; for a longer one a timerfd
+// wakes the loop shortly before the expected end, the wake-up's cost landing while Python still
+// works. Polling stops
 // when the call settles, or a little after its expected end (a misprediction costs a bounded
 // spin, then the usual sleep).
 //
@@ -31,16 +32,27 @@
 namespace py_outliers {
 
 // How long lone async calls of one function took (submit to settle), by size class: the bit
-// length of the input's length, so 1k and 1.5k share a class and 1k and 4k do not.
+// length of the input's length, so 1k and 1.5k share a class and 1k and 4k do not. Keeps how
+// far the calls stray from their typical duration too: the polling window must reach that far.
 class CallDurations {
  public:
-  // 0: no estimate yet.
-  int64_t Expected(size_t length) const { return ns_[Class(length)]; }
+  struct Estimate {
+    int64_t expected_ns = 0;  // 0: no estimate yet
+    int64_t spread_ns = 0;    // the mean distance of a call's duration from expected_ns
+  };
+  Estimate Expected(size_t length) const { return estimates_[Class(length)]; }
   void Learn(size_t length, int64_t ns) {
-    int64_t& expected = ns_[Class(length)];
-    // A running mean over the last few calls: follows a change of input within a few calls,
-    // while one slow call (a GC in Python, a page fault storm) moves it by a quarter.
-    expected = expected == 0 ? ns : (3 * expected + ns) / 4;
+    Estimate& estimate = estimates_[Class(length)];
+    if (estimate.expected_ns == 0) {
+      estimate.expected_ns = ns;
+      return;
+    }
+    // Running means over the last few calls: they follow a change of input within a few
+    // calls, while one slow call (a GC in Python, a page fault storm) moves them by a quarter.
+    const int64_t distance =
+        ns > estimate.expected_ns ? ns - estimate.expected_ns : estimate.expected_ns - ns;
+    estimate.spread_ns = (3 * estimate.spread_ns + distance) / 4;
+    estimate.expected_ns = (3 * estimate.expected_ns + ns) / 4;
   }
 
  private:
@@ -52,7 +64,7 @@ class CallDurations {
     }
     return bits;
   }
-  std::array<int64_t, 64> ns_{};
+  std::array<Estimate, 64> estimates_{};
 };
 
 class CompletionPoll {
@@ -66,9 +78,9 @@ class CompletionPoll {
   // timerfd's.
   static int64_t Now() { return static_cast<int64_t>(uv_hrtime()); }
 
-  // The one call in flight started at `start_ns` and is expected to take `expected_ns` (0:
-  // unknown, so nothing is done).
-  void Expect(int64_t start_ns, int64_t expected_ns);
+  // The one call in flight started at `start_ns` and is expected to take about
+  // `estimate.expected_ns` (0: unknown, so nothing is done).
+  void Expect(int64_t start_ns, CallDurations::Estimate estimate);
   // The call settled, or others joined it: polling and the timer stop.
   void Stop();
 

@@ -47,7 +47,8 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
     const uint64_t id = next_id_++;
     const int64_t now = CompletionPoll::Now();
     const bool lone = pending_.empty();
-    const int64_t expected = lone ? detector->durations().Expected(length) : 0;
+    const CallDurations::Estimate expected =
+        lone ? detector->durations().Expected(length) : CallDurations::Estimate{};
     pending_.emplace(id,
                      Pending{deferred, std::move(control), std::move(detector), length, now, lone});
     if (lone) {
