@@ -6,7 +6,9 @@
 // Requests (one JSON line each on stdin): {op: 'measure', mode, size, budgetMs, minSamples},
 // for inproc {op: 'eventLoop'}, {op: 'throughput'}, {op: 'threadThroughput'}, {op: 'runtime'},
 // for grpc {op: 'remoteThroughput'}.
+import fs from 'node:fs';
 import fsPromises from 'node:fs/promises';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
@@ -39,6 +41,16 @@ function callsFor() {
     const { Outliers } = require(path.join(ROOT, 'dist', 'index.js'));
     const detector = new Outliers();
     const trivial = new Outliers('trivial', 'noop', { paths: [HERE] });
+    // detect timing itself (timed_detect.py), for the hop's cost less the function's own time.
+    const timed = new Outliers('timed_detect', 'detect', { paths: [HERE] });
+    const dump = new Outliers('timed_detect', 'dump', { paths: [HERE] });
+    const ownTimesUs = () => {
+      dump.detect(new Float64Array(1));
+      const file = path.join(os.tmpdir(), `py-outliers-bench-${process.pid}.json`);
+      const ns = JSON.parse(fs.readFileSync(file, 'utf8'));
+      fs.rmSync(file);
+      return ns.map((t) => t / 1000);
+    };
     return {
       sync: {
         inproc: (v) => detector.detect(v),
@@ -47,6 +59,10 @@ function callsFor() {
       },
       // The libuv pool's round trip (a stat, awaited one at a time): the floor of an async hop.
       async: { async: (v) => detector.detectAsync(v), stat: () => fsPromises.stat(ROOT) },
+      excess: {
+        sync_excess: { call: (v) => timed.detect(v), ownTimesUs },
+        async_excess: { call: (v) => timed.detectAsync(v), ownTimesUs, async: true },
+      },
       detector,
     };
   }
@@ -89,6 +105,37 @@ try {
 
 const remotes = new Map();
 
+/**
+ * Times calls one at a time, each less the time the Python function itself took in it (as
+ * timed_detect.py recorded it): what the call costs around the work. Per call, µs.
+ */
+async function measureExcess({ call, ownTimesUs, async }, values, budgetMs, minSamples) {
+  const warmUntil = performance.now() + Math.min(30, budgetMs / 4);
+  for (let warm = 0; warm < 2 || performance.now() < warmUntil; warm++) await call(values);
+  ownTimesUs(); // forget the warm-up's
+  const totals = [];
+  const end = performance.now() + budgetMs;
+  const more = () =>
+    totals.length < minSamples || (performance.now() < end && totals.length < 2000);
+  if (async) {
+    while (more()) {
+      const t0 = performance.now();
+      await call(values);
+      totals.push((performance.now() - t0) * 1000);
+    }
+  } else {
+    while (more()) {
+      const t0 = performance.now();
+      call(values);
+      totals.push((performance.now() - t0) * 1000);
+    }
+  }
+  const own = ownTimesUs();
+  if (own.length !== totals.length)
+    throw new Error(`${own.length} own times for ${totals.length} calls`);
+  return totals.map((total, i) => total - own[i]);
+}
+
 /** Calls/s of `call` on `size` values with `inFlight` calls in flight for `roundMs`. */
 async function streamThroughput(call, size, inFlight, roundMs) {
   const values = input(size);
@@ -128,6 +175,8 @@ serveRequests({
       return { samples: measureSync(() => calls.sync[mode](values), budgetMs, minSamples) };
     if (calls.async[mode])
       return { samples: await measureAsync(() => calls.async[mode](values), budgetMs, minSamples) };
+    if (calls.excess?.[mode])
+      return { samples: await measureExcess(calls.excess[mode], values, budgetMs, minSamples) };
     throw new Error(`${family} has no mode ${mode}`);
   },
 
