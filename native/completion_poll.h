@@ -12,9 +12,8 @@
 // from how long the same function took on inputs of the same size before, and how much that
 // varied (CallDurations): a short call is polled for from the start; for a longer one a timerfd
 // wakes the loop shortly before the expected end, the wake-up's cost landing while Python still
-// works. Polling stops
-// when the call settles, or a little after its expected end (a misprediction costs a bounded
-// spin, then the usual sleep).
+// works. Polling stops when the call settles, or a little after its expected end (a
+// misprediction costs a bounded spin, then the usual sleep).
 //
 // What it costs: CPU on the JS thread, at most the lead plus the slack per call and none while
 // idle; nothing with several calls in flight (the cores then belong to the Python threads, and
