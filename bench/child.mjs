@@ -107,30 +107,15 @@ const remotes = new Map();
 
 /**
  * Times calls one at a time, each less the time the Python function itself took in it (as
- * timed_detect.py recorded it): what the call costs around the work. Per call, µs.
+ * timed_detect.py recorded it): what the call costs around the work. Per call, µs. The samples
+ * are the last calls made (after the warm-up), so they pair with the last own times.
  */
 async function measureExcess({ call, ownTimesUs, async }, values, budgetMs, minSamples) {
-  const warmUntil = performance.now() + Math.min(30, budgetMs / 4);
-  for (let warm = 0; warm < 2 || performance.now() < warmUntil; warm++) await call(values);
-  ownTimesUs(); // forget the warm-up's
-  const totals = [];
-  const end = performance.now() + budgetMs;
-  const more = () =>
-    totals.length < minSamples || (performance.now() < end && totals.length < 2000);
-  if (async) {
-    while (more()) {
-      const t0 = performance.now();
-      await call(values);
-      totals.push((performance.now() - t0) * 1000);
-    }
-  } else {
-    while (more()) {
-      const t0 = performance.now();
-      call(values);
-      totals.push((performance.now() - t0) * 1000);
-    }
-  }
-  const own = ownTimesUs();
+  ownTimesUs(); // forget earlier calls'
+  const totals = async
+    ? await measureAsync(() => call(values), budgetMs, minSamples)
+    : measureSync(() => call(values), budgetMs, minSamples, true);
+  const own = ownTimesUs().slice(-totals.length);
   if (own.length !== totals.length)
     throw new Error(`${own.length} own times for ${totals.length} calls`);
   return totals.map((total, i) => total - own[i]);

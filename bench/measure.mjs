@@ -42,15 +42,16 @@ export function summarize(samplesUs) {
 
 /**
  * Times a synchronous call for about `budgetMs` (at least `minSamples` samples). Returns the
- * per-call µs of each sample; fast calls are batched so one sample lasts about 1 ms.
+ * per-call µs of each sample; fast calls are batched so one sample lasts about 1 ms, unless
+ * `perCall` (a sample per call, the last calls made).
  */
-export function measureSync(fn, budgetMs, minSamples) {
+export function measureSync(fn, budgetMs, minSamples, perCall = false) {
   const warmUntil = performance.now() + Math.min(30, budgetMs / 4);
   for (let warm = 0; warm < 2 || performance.now() < warmUntil; warm++) fn();
   let t0 = performance.now();
   fn();
   const once = Math.max(performance.now() - t0, 1e-4);
-  const batch = Math.max(1, Math.min(100_000, Math.floor(SAMPLE_TARGET_MS / once)));
+  const batch = perCall ? 1 : Math.max(1, Math.min(100_000, Math.floor(SAMPLE_TARGET_MS / once)));
   const samples = [];
   const end = performance.now() + budgetMs;
   while (samples.length < minSamples || (performance.now() < end && samples.length < MAX_SAMPLES)) {
