@@ -40,20 +40,16 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
   }
 
   // JS thread: remembers the promise of call `id`; keeps the event loop alive while any
-  // call is in flight, as pending fs or network work does, and no longer. A lone call's end
-  // is polled for (completion_poll.h); a second call in flight stops that.
+  // call is in flight, as pending fs or network work does, and no longer. A second call in
+  // flight stops the polling for a lone call's end.
   uint64_t Add(Napi::Env env, napi_deferred deferred, std::shared_ptr<CallControl> control,
                std::shared_ptr<Detector> detector, size_t length) {
     const uint64_t id = next_id_++;
-    const int64_t now = CompletionPoll::Now();
     const bool lone = pending_.empty();
-    const CallDurations::Estimate expected =
-        lone ? detector->durations().Expected(length) : CallDurations::Estimate{};
-    pending_.emplace(id,
-                     Pending{deferred, std::move(control), std::move(detector), length, now, lone});
+    pending_.emplace(id, Pending{deferred, std::move(control), std::move(detector), length,
+                                 CompletionPoll::Now(), lone});
     if (lone) {
       napi_ref_threadsafe_function(env, tsfn_);
-      if (poll_ != nullptr) poll_->Expect(now, expected);
     } else {
       // The call alone until now has company: its duration would lie. (Any others had it.)
       if (pending_.size() == 2) {
@@ -62,6 +58,19 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
       if (poll_ != nullptr) poll_->Stop();
     }
     return id;
+  }
+
+  // JS thread, once call `id` has been submitted: if it is alone in flight, its end is polled
+  // for (completion_poll.h). After the submit, not in Add: for a long call this arms a timer,
+  // a system call that reprograms the vCPU's timer, and the Python thread waited for it. On
+  // this VM, one-at-a-time 300k-value calls started 12-14 us after detectAsync with the timer
+  // armed first, 5-6 us with it armed after (3 us when no timer is armed; p3d-style probe).
+  void ExpectEnd(uint64_t id) {
+    if (poll_ == nullptr) return;
+    auto found = pending_.find(id);
+    if (found == pending_.end() || !found->second.lone) return;
+    const Pending& pending = found->second;
+    poll_->Expect(pending.start_ns, pending.detector->durations().Expected(pending.length));
   }
 
   // JS thread: an abort. Rejects call `id`'s promise with `error` now, whatever the call is
@@ -271,8 +280,9 @@ Napi::Value StartDetectAsync(Napi::Env env, const std::shared_ptr<Detector>& det
   const uint64_t id = channel->Add(env, deferred, control, detector, length);
   // Pinned now, on the JS thread: from here the memory lives until Python lets go of it,
   // whatever JS does to the array (collect, detach, transfer, abort).
-  SubmitPythonJob(std::make_unique<DetectJob>(detector, std::move(channel), id, std::move(control),
+  SubmitPythonJob(std::make_unique<DetectJob>(detector, channel, id, std::move(control),
                                               BufferPin::Of(array), data, length));
+  channel->ExpectEnd(id);
   if (!with_id) return Napi::Value(env, promise);
   Napi::Array out = Napi::Array::New(env, 2);
   out.Set(0u, Napi::Value(env, promise));
