@@ -40,8 +40,7 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
   }
 
   // JS thread: remembers the promise of call `id`; keeps the event loop alive while any
-  // call is in flight, as pending fs or network work does, and no longer. A second call in
-  // flight stops the polling for a lone call's end.
+  // call is in flight, as pending fs or network work does, and no longer.
   uint64_t Add(Napi::Env env, napi_deferred deferred, std::shared_ptr<CallControl> control,
                std::shared_ptr<Detector> detector, size_t length) {
     const uint64_t id = next_id_++;
@@ -55,22 +54,25 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
       if (pending_.size() == 2) {
         for (auto& [other, pending] : pending_) pending.lone = false;
       }
-      if (poll_ != nullptr) poll_->Stop();
     }
     return id;
   }
 
   // JS thread, once call `id` has been submitted: if it is alone in flight, its end is polled
-  // for (completion_poll.h). After the submit, not in Add: for a long call this arms a timer,
-  // a system call that reprograms the vCPU's timer, and the Python thread waited for it. On
-  // this VM, one-at-a-time 300k-value calls started 12-14 us after detectAsync with the timer
-  // armed first, 5-6 us with it armed after (3 us when no timer is armed; p3d-style probe).
-  void ExpectEnd(uint64_t id) {
+  // for (completion_poll.h); if others are in flight too, nothing is. After the submit, not in
+  // Add: this arms or disarms a timer, a system call that reprograms the vCPU's timer, and the
+  // Python thread waited for it. On this VM one-at-a-time 300k-value calls started 14-17 us
+  // after detectAsync with the timer armed first, 5 us with it armed after (3 us with no timer).
+  void WatchEnd(uint64_t id) {
     if (poll_ == nullptr) return;
     auto found = pending_.find(id);
-    if (found == pending_.end() || !found->second.lone) return;
+    if (found == pending_.end()) return;
     const Pending& pending = found->second;
-    poll_->Expect(pending.start_ns, pending.detector->durations().Expected(pending.length));
+    if (pending.lone) {
+      poll_->Expect(pending.start_ns, pending.detector->durations().Expected(pending.length));
+    } else {
+      poll_->Stop();
+    }
   }
 
   // JS thread: an abort. Rejects call `id`'s promise with `error` now, whatever the call is
@@ -282,7 +284,7 @@ Napi::Value StartDetectAsync(Napi::Env env, const std::shared_ptr<Detector>& det
   // whatever JS does to the array (collect, detach, transfer, abort).
   SubmitPythonJob(std::make_unique<DetectJob>(detector, channel, id, std::move(control),
                                               BufferPin::Of(array), data, length));
-  channel->ExpectEnd(id);
+  channel->WatchEnd(id);
   if (!with_id) return Napi::Value(env, promise);
   Napi::Array out = Napi::Array::New(env, 2);
   out.Set(0u, Napi::Value(env, promise));
