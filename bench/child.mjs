@@ -11,7 +11,7 @@ import fsPromises from 'node:fs/promises';
 import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
@@ -141,8 +141,8 @@ async function streamThroughput(call, size, inFlight, roundMs) {
 /**
  * A worker thread that posts a message every `periodMs` on average (uniformly 0.5-1.5x, so the
  * messages fall at any phase of the event loop's 1 ms timer), stamped with the time it was sent.
- * `waitsUs` gets how long each one waited for the event loop: what a request arriving at that
- * moment would wait. Costs the loop nothing but its wake-up.
+ * `waits` (a perf_hooks histogram, ns) gets how long each one waited for the event loop: what a
+ * request arriving at that moment would wait. Costs the loop nothing but its wake-up.
  */
 function messageStream(periodMs) {
   const source = `
@@ -155,11 +155,18 @@ function messageStream(periodMs) {
     };
     next();`;
   const worker = new Worker(source, { eval: true, workerData: periodMs });
-  const waitsUs = [];
-  worker.on('message', (sent) => waitsUs.push(Number(process.hrtime.bigint() - sent) / 1000));
+  const waits = createHistogram();
+  worker.on('message', (sent) => waits.record(Math.max(1, Number(process.hrtime.bigint() - sent))));
+  return { waits, stop: () => worker.terminate() };
+}
+
+/** p50, p99 and max of a perf_hooks histogram of ns, in `unit` ns (none if it is empty). */
+function percentiles(histogram, unit, suffix) {
+  if (histogram.count === 0) return {};
   return {
-    waitsUs,
-    stop: () => worker.terminate(),
+    [`p50${suffix}`]: histogram.percentile(50) / unit,
+    [`p99${suffix}`]: histogram.percentile(99) / unit,
+    [`max${suffix}`]: histogram.max / unit,
   };
 }
 
@@ -170,27 +177,23 @@ function messageStream(periodMs) {
  */
 async function eventLoopDelay(label, runFor, messagesEveryMs) {
   const messages = messagesEveryMs ? messageStream(messagesEveryMs) : undefined;
-  if (messages) await new Promise((r) => setTimeout(r, 100)); // the worker's start-up
+  if (messages) {
+    await new Promise((r) => setTimeout(r, 100)); // the worker's start-up
+    messages.waits.reset();
+  }
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   histogram.enable();
   const count = await runFor(QUICK ? 300 : 2000);
   histogram.disable();
   await messages?.stop();
-  const waits = messages && summarizeWaits(messages.waitsUs);
   return {
     label,
     calls: count,
-    p50Ms: histogram.percentile(50) / 1e6,
-    p99Ms: histogram.percentile(99) / 1e6,
-    maxMs: histogram.max / 1e6,
-    ...(waits && { messages: waits }),
+    ...percentiles(histogram, 1e6, 'Ms'),
+    ...(messages && {
+      messages: { count: messages.waits.count, ...percentiles(messages.waits, 1e3, 'Us') },
+    }),
   };
-}
-
-function summarizeWaits(us) {
-  const sorted = [...us].sort((a, b) => a - b);
-  const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
-  return { count: sorted.length, p50Us: at(0.5), p99Us: at(0.99), maxUs: sorted.at(-1) };
 }
 
 serveRequests({

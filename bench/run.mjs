@@ -682,7 +682,7 @@ function report(all, extra) {
   }
   if (extra.messageWaits) {
     const w = extra.messageWaits;
-    const us = (x) => (x === undefined ? '–' : x >= 100 ? x.toFixed(0) : x.toFixed(1));
+    const orDash = (x) => (x === undefined ? '–' : us(x));
     sections.push(
       `libuv's clock counts whole milliseconds, so any stream of wake-ups, even free ones, puts that p99 near 2 ms ("wake-ups alone"). Without that quantum: how long a worker's message (one every ~5 ms, at random moments) waited for the event loop during each stream, µs:\n\n${table(
         ['stream', 'messages', 'p50 µs', 'p99 µs', 'max µs'],
@@ -690,7 +690,7 @@ function report(all, extra) {
           ['idle', w.idle],
           ['sync detect, 1M', w.sync],
           ['detectAsync, 1M, 2 in flight', w.async],
-        ].map(([label, m]) => [label, m.count, us(m.p50Us), us(m.p99Us), us(m.maxUs)]),
+        ].map(([label, m]) => [label, m.count, orDash(m.p50Us), orDash(m.p99Us), orDash(m.maxUs)]),
       )}`,
     );
   }
