@@ -31,7 +31,8 @@ constexpr int64_t kMaxSlackNs = 1'000'000;
 // when polled (medians, three processes). With this lead: 5-16% (three alternating pairs), and
 // the JS thread's CPU per call 222-235 us against 221-225 us. Why a cap: what polling saves is
 // that one wake-up, ~0.1 ms, whatever the call's length; at 10M values (~52 ms calls) an eighth
-// of the call was 6.5 ms of polling, and the JS thread spent 3.3 ms of CPU per call.
+// of the call was 6.5 ms of polling, and the JS thread spent 1.8-4.0 ms of CPU per call (0.6-1.2
+// ms with this cap, for a hop 20-50 us longer: alternating processes).
 int64_t Lead(const CallDurations::Estimate& estimate) {
   const int64_t budget = std::max(kLeadNs, std::min(estimate.expected_ns / 8, kMaxLeadNs));
   return std::min(budget, std::max(kLeadNs, 2 * estimate.spread_ns));
