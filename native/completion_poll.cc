@@ -15,27 +15,29 @@ namespace {
 // must land before the call's end, and on a halted vCPU it takes ~50-100 us, plus the kernel's
 // default timer slack (50 us). Calls expected to take less are polled for from their start.
 constexpr int64_t kLeadNs = 200'000;
-// How long before the expected end polling starts, at most (see Lead).
-constexpr int64_t kMaxLeadNs = 1'000'000;
-// How long past the expected end polling goes on: the lead, or an eighth of the call for long
-// ones (their duration varies more in absolute terms), at most 1 ms.
-constexpr int64_t kMaxSlackNs = 1'000'000;
+// How far from the expected end polling may reach, on either side, at most (see Reach).
+constexpr int64_t kMaxReachNs = 1'000'000;
+
+// How far from the expected end polling may reach on either side: an eighth of the call (the
+// budget idle_spin.h gives the Python side; long calls vary more in absolute terms), at most
+// kMaxReachNs, at least kLeadNs. Polling goes on this long past the expected end. Why a cap:
+// what polling saves is one wake-up, ~0.1 ms, whatever the call's length; at 10M values (~52 ms
+// calls) an eighth of the call was 6.5 ms of polling, and the JS thread spent 1.8-4.0 ms of CPU
+// per call (0.6-1.2 ms with this cap, for a hop 20-50 us longer: alternating processes).
+int64_t Reach(int64_t expected_ns) {
+  return std::max(kLeadNs, std::min(expected_ns / 8, kMaxReachNs));
+}
 
 // How long before the expected end polling starts: twice the calls' spread, so that the calls
-// that end early end inside the window too, but never more than an eighth of the call (the
-// budget idle_spin.h gives the Python side) or kMaxLeadNs, nor less than kLeadNs. Why: calls
-// vary, and one that ends before the loop polls costs a wake-up of the JS thread's halted vCPU.
-// On this 2-vCPU VM 1M-value calls took 2.0-2.6 ms (10th to 90th percentile), and with a fixed
-// 200 us lead (about 85 us of polling, once the timer's own wake-up is paid) 16-40% of them
+// that end early end inside the window too, but never beyond Reach, nor less than kLeadNs.
+// Why: calls vary, and one that ends before the loop polls costs a wake-up of the JS thread's
+// halted vCPU. On this 2-vCPU VM 1M-value calls took 2.0-2.6 ms (10th to 90th percentile), and with
+// a fixed 200 us lead (about 85 us of polling, once the timer's own wake-up is paid) 16-40% of them
 // ended before the loop polled; from there to the awaiting code took 70-134 us against 23-40 us
 // when polled (medians, three processes). With this lead: 5-16% (three alternating pairs), and
-// the JS thread's CPU per call 222-235 us against 221-225 us. Why a cap: what polling saves is
-// that one wake-up, ~0.1 ms, whatever the call's length; at 10M values (~52 ms calls) an eighth
-// of the call was 6.5 ms of polling, and the JS thread spent 1.8-4.0 ms of CPU per call (0.6-1.2
-// ms with this cap, for a hop 20-50 us longer: alternating processes).
+// the JS thread's CPU per call 222-235 us against 221-225 us.
 int64_t Lead(const CallDurations::Estimate& estimate) {
-  const int64_t budget = std::max(kLeadNs, std::min(estimate.expected_ns / 8, kMaxLeadNs));
-  return std::min(budget, std::max(kLeadNs, 2 * estimate.spread_ns));
+  return std::min(Reach(estimate.expected_ns), std::max(kLeadNs, 2 * estimate.spread_ns));
 }
 
 }  // namespace
@@ -84,7 +86,7 @@ void CompletionPoll::Expect(int64_t start_ns, CallDurations::Estimate estimate) 
   if (expected_ns <= 0) return;
   const int64_t end = start_ns + expected_ns;
   const int64_t lead = Lead(estimate);
-  poll_until_ = end + std::min(kMaxSlackNs, std::max(lead, expected_ns / 8));
+  poll_until_ = end + Reach(expected_ns);
   if (expected_ns <= lead) {
     StartPolling();
     return;
