@@ -11,14 +11,14 @@
         "native/buffer_pin.cc",
         "native/python_runtime.cc",
         "native/python_threads.cc",
+        "native/cpu_budget.cc",
         "native/python_interrupt.cc",
         "native/python_exit.cc",
         "native/numpy_view.cc",
         "native/python_error.cc",
         "native/deferred_release.cc",
         "native/outliers.cc",
-        "native/detect_async.cc",
-        "native/completion_poll.cc"
+        "native/detect_async.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"

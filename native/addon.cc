@@ -98,7 +98,7 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
   out.Set("buildNumpyVersion", PY_OUTLIERS_BUILD_NUMPY);
   out.Set("mallocTuning", facts.malloc_tuning);
   out.Set("pythonThreads", facts.python_threads);
-  out.Set("idleSpinUs", facts.idle_spin_us);
+  out.Set("usableCpus", facts.usable_cpus);
   return out;
 }
 

@@ -10,7 +10,6 @@
 
 #include <atomic>
 
-#include "completion_poll.h"
 #include "deferred_release.h"
 
 namespace py_outliers {
@@ -26,13 +25,10 @@ class Detector {
   // close(): calls not yet started are refused; a call running now finishes.
   void Close() { closed_.store(true, std::memory_order_release); }
   bool closed() const { return closed_.load(std::memory_order_acquire); }
-  // How long its lone async calls took, by input size: JS thread of its environment only.
-  CallDurations& durations() { return durations_; }
 
  private:
   PyObject* const func_;
   std::atomic<bool> closed_{false};
-  CallDurations durations_;
 };
 
 }  // namespace py_outliers

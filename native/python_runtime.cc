@@ -3,7 +3,6 @@
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <malloc.h>
-#include <sched.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -12,8 +11,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <thread>
 
+#include "cpu_budget.h"
 #include "numpy_view.h"
 #include "py_ref.h"
 #include "python_error.h"
@@ -131,36 +130,20 @@ std::string IntegerSetting(const char* name, long low, long high, long fallback,
   return "";
 }
 
-// The cores this process may run on (its affinity mask, which a container's cpuset narrows),
-// which std::thread::hardware_concurrency does not see.
-int AvailableCores() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (sched_getaffinity(0, sizeof(set), &set) == 0) return std::max(1, CPU_COUNT(&set));
-  return std::max(1u, std::thread::hardware_concurrency());
-}
-
 // How many Python threads run async calls: setPythonThreads() (requested > 0), else
-// $PY_OUTLIERS_THREADS, else the default, measured (README, "Threads, async, and the event
-// loop"): two threads overlap numpy's GIL-free loops on large inputs (1.39-1.65x calls/s at 1M
-// values on 2 cores, five full benchmark runs), while more threads than cores only contend for
-// the GIL (4 on 2 cores: less than 2 at every size).
+// $PY_OUTLIERS_THREADS, else the default: min(2, the CPUs this process may use), cgroup CPU
+// quota included (cpu_budget.h). Why at most 2 by default, measured (docs/threads.md): numpy's
+// GIL-free loops overlap on two threads at 1M values and more, while on small inputs threads
+// only hand the GIL back and forth, and more threads than CPUs contend for it at every size.
 std::string ChooseThreads(int requested, int* count) {
-  const long fallback = std::min(2, AvailableCores());
+  const CpuBudget budget = ReadCpuBudget();
+  facts.usable_cpus = budget.usable;
+  const long fallback = std::min(2, budget.usable);
   long value = 0;
   std::string error = IntegerSetting("PY_OUTLIERS_THREADS", 1, kMaxPythonThreads, fallback, &value);
   if (!error.empty()) return error;
   *count = requested > 0 ? requested : static_cast<int>(value);
   return "";
-}
-
-// How long an idle Python thread polls for the next call (idle_spin.h): $PY_OUTLIERS_SPIN_US,
-// default 100 us, 0 to never poll (neither there nor on the JS side: completion_poll.h).
-std::string ChooseIdleSpin(int64_t* ns) {
-  long us = 0;
-  std::string error = IntegerSetting("PY_OUTLIERS_SPIN_US", 0, 10'000, 100, &us);
-  *ns = static_cast<int64_t>(us) * 1000;
-  return error;
 }
 
 // Runs on the Python thread. On success returns "" with the GIL held by that thread.
@@ -226,16 +209,12 @@ const std::string& EnsurePythonStarted(const std::string& package_python_dir,
   static std::once_flag once;
   static std::string* outcome = new std::string();  // leaked: read by every env, forever
   std::call_once(once, [&] {
-    PythonThreadsOptions options;
-    *outcome = ChooseThreads(requested_threads, &options.count);
+    int count = 0;
+    *outcome = ChooseThreads(requested_threads, &count);
     if (!outcome->empty()) return;
-    *outcome = ChooseIdleSpin(&options.idle_spin_ns);
-    if (!outcome->empty()) return;
-    facts.python_threads = options.count;
-    facts.idle_spin_us = static_cast<int>(options.idle_spin_ns / 1000);
-    facts.poll_completions = options.idle_spin_ns > 0 && AvailableCores() >= 2;
-    *outcome = StartPythonThreads(options,
-                                  [package_python_dir] { return Initialize(package_python_dir); });
+    facts.python_threads = count;
+    *outcome =
+        StartPythonThreads(count, [package_python_dir] { return Initialize(package_python_dir); });
     if (outcome->empty()) InstallPythonExitHandler();
   });
   return *outcome;

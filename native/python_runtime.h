@@ -34,8 +34,7 @@ struct NativeRuntimeFacts {
   std::string libpython;  // the libpython the addon loaded
   bool malloc_tuning;     // whether glibc's malloc thresholds were raised (item 20)
   int python_threads;     // how many Python threads run async calls
-  int idle_spin_us;       // how long an idle one polls for the next call
-  bool poll_completions;  // whether the JS thread polls for a lone call's end (completion_poll.h)
+  int usable_cpus;        // the CPUs the process may use when Python started (cpu_budget.h)
 };
 const NativeRuntimeFacts& RuntimeFacts();
 

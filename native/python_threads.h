@@ -1,17 +1,19 @@
-// The process's Python threads: the threads that start CPython and run async calls off the JS
+// The process's Python threads: a plain pool that starts CPython and runs async calls off the JS
 // threads.
+//
+// N identical threads take jobs from one FIFO queue and sleep on a condition variable when it
+// is empty: no spinning, no routing by job, no priority changes (docs/threads.md says why each
+// of those was removed). The count is a process-wide setting, fixed when Python starts
+// (python_runtime.cc chooses it); 1 gives strictly one call at a time, for functions that are
+// not reentrant.
 //
 // Why threads of our own rather than the libuv pool: a pool thread parked on the GIL is one
 // fewer for fs, dns and crypto work, and each of our threads keeps one Python thread state for
-// its whole life (NOTES.md item 19). Why more than one: numpy releases the GIL inside its C
-// loops (NOTES.md item 27), so calls on large arrays overlap on several cores; the count is a
-// process-wide setting, fixed when Python starts, and 1 gives strictly one call at a time for
-// functions that are not reentrant. Thread 0 *is* the interpreter's main thread:
-// Py_InitializeFromConfig runs there, so the main thread state never belongs to a JS thread (a
-// Worker) that may go away, and the exit work (threading._shutdown) runs there too.
+// its whole life (docs/architecture.md, "Thread states"). Thread 0 *is* the interpreter's main
+// thread: Py_InitializeFromConfig runs there, so the main thread state never belongs to a JS
+// thread (a Worker) that may go away, and the exit work (threading._shutdown) runs there too.
 #pragma once
 
-#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -24,23 +26,13 @@ class PythonJob {
  public:
   virtual ~PythonJob() = default;
   virtual void Run() = 0;
-  // Whether the job spends most of its time with the GIL released (numpy's loops on a large
-  // array): such jobs go to an idle thread at once, others to thread 0 unless it is busy
-  // (python_threads.cc, Claimable).
-  virtual bool RunsMostlyWithoutGil() const { return false; }
 };
 
-struct PythonThreadsOptions {
-  int count = 1;             // >= 1
-  int64_t idle_spin_ns = 0;  // how long an idle thread polls for a job (idle_spin.h); 0: never
-};
-
-// Starts the threads and runs `initialize` on thread 0 first (with no GIL: it starts Python and
-// must leave the GIL held by that thread), then starts the others. Returns `initialize`'s
-// result: empty on success, else the reason (and no other thread is started). Called once per
-// process, by python_runtime.cc.
-std::string StartPythonThreads(const PythonThreadsOptions& options,
-                               const std::function<std::string()>& initialize);
+// Starts `count` (>= 1) threads and runs `initialize` on thread 0 first (with no GIL: it starts
+// Python and must leave the GIL held by that thread), then starts the others. Returns
+// `initialize`'s result: empty on success, else the reason (and no other thread is started).
+// Called once per process, by python_runtime.cc.
+std::string StartPythonThreads(int count, const std::function<std::string()>& initialize);
 
 // Queues a job (FIFO); a free thread runs it. Any thread; no GIL needed. Only after a
 // successful start.

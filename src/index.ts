@@ -40,7 +40,8 @@ const MAX_PYTHON_THREADS = 64;
 
 /**
  * Sets how many Python threads run {@link Outliers.detectAsync} calls in this process, in
- * place of `PY_OUTLIERS_THREADS` or the default (2, or 1 on a single core; see the README).
+ * place of `PY_OUTLIERS_THREADS` or the default (2, or 1 where the process may use only one
+ * CPU, a cgroup CPU quota included; see docs/threads.md).
  * Python reads it when it starts, so call this before the first `Outliers` or
  * {@link runtimeInfo} in the process (any thread). With 1, async calls run strictly one at a
  * time: choose it if the Python function is not safe to run on two threads at once.
@@ -104,8 +105,12 @@ export interface RuntimeInfo {
   readonly mallocTuning: boolean;
   /** How many Python threads run async calls (see {@link setPythonThreads}). */
   readonly pythonThreads: number;
-  /** How long, in µs, an idle Python thread polls for the next call (`PY_OUTLIERS_SPIN_US`). */
-  readonly idleSpinUs: number;
+  /**
+   * The CPUs this process could use when Python started: the smaller of its affinity mask and
+   * its cgroup CPU quota, rounded up (a 0.5-CPU container counts 1). The default thread count
+   * is the smaller of this and 2.
+   */
+  readonly usableCpus: number;
 }
 
 /** What {@link buildInfo} reports: the Python environment the addon was built against. */

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { describe, expect, it } from 'vitest';
 
-import { ClosedError, Outliers, PythonError, ResultError } from '../src/index.js';
+import { ClosedError, Outliers, PythonError, ResultError, runtimeInfo } from '../src/index.js';
 import { PACKAGE_ENTRY, PROBE_DIR, probe, runNode, seedCase, uniform } from './helpers.js';
 
 const gc = (globalThis as { gc?: () => void }).gc!;
@@ -135,7 +135,10 @@ describe('close() with calls in flight', () => {
   it('queued calls reject with ClosedError or finish; nothing hangs', async () => {
     const o = new Outliers();
     const slow = probe('sleep_long');
-    const blocker = slow.detectAsync(new Float64Array([0.2]));
+    // One sleeping call per Python thread: every thread is busy while the others queue.
+    const blockers = Array.from({ length: runtimeInfo().pythonThreads }, () =>
+      slow.detectAsync(new Float64Array([0.2])),
+    );
     const pending = Array.from({ length: 100 }, (_, i) => o.detectAsync(spiked(100, i % 100)));
     o.close();
     const settled = await Promise.allSettled(pending);
@@ -145,7 +148,7 @@ describe('close() with calls in flight', () => {
     });
     // They were queued behind the blocker when close() ran: all of them were refused.
     expect(settled.every((s) => s.status === 'rejected')).toBe(true);
-    await blocker;
+    await Promise.all(blockers);
   });
 
   it('a call already running finishes', async () => {

@@ -69,12 +69,22 @@ export function numpyOracle(values: Float64Array): number[] {
   }
 }
 
-/** Runs a Node script in a child process; returns its exit status, signal and output. */
+/**
+ * Runs a Node script in a child process; returns its exit status, signal and output. `prefix`
+ * is a command that runs node, such as `['nice', '-n', '3']`.
+ */
 export function runNode(
   script: string,
-  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[] } = {},
+  options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[]; prefix?: string[] } = {},
 ): { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
-  const run = spawnSync(process.execPath, [...(options.args ?? []), '-e', script], {
+  const [command, ...args] = [
+    ...(options.prefix ?? []),
+    process.execPath,
+    ...(options.args ?? []),
+    '-e',
+    script,
+  ];
+  const run = spawnSync(command!, args, {
     cwd: ROOT,
     encoding: 'utf8',
     env: options.env ?? process.env,

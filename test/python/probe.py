@@ -393,29 +393,28 @@ def spin_forever(data):
         raise
 
 
-def busy_for(data):
-    """Runs Python bytecode (holding the GIL, never blocking) for data[0] seconds."""
-    import time
-
-    end = time.perf_counter() + float(data[0])
-    while time.perf_counter() < end:
-        pass
-    return []
-
-
-_on_thread0 = {"yes": 0, "no": 0}
-
-
-def note_thread0(data):
-    """Counts the calls run on the interpreter's main thread (py-outliers' thread 0)."""
+def report_priorities(data):
+    """The nice value seen by this call's own thread, by a subprocess and by a threading.Thread
+    it starts: under `python` all three are the process's."""
+    import os
+    import subprocess
+    import sys
     import threading
 
-    _on_thread0["yes" if threading.current_thread() is threading.main_thread() else "no"] += 1
-    return [int(np.argmax(data))]
+    def nice():
+        return os.getpriority(os.PRIO_PROCESS, 0)  # on Linux: the calling thread's
 
-
-def report_thread0(data):
-    report(**_on_thread0)
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpriority(os.PRIO_PROCESS, 0))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(nice()))
+    thread.start()
+    thread.join()
+    report(call=nice(), subprocess=int(child.stdout), thread=seen[0])
 
 
 _kept_views = []

@@ -1,0 +1,94 @@
+// The default Python thread count follows the CPU the process may really use: a cgroup CPU
+// quota (docker run --cpus, a Kubernetes CPU limit) as well as the affinity mask. Each case runs
+// a child process inside a cgroup v1 `cpu` group made for it (this needs root and the v1 `cpu`
+// controller mounted at /sys/fs/cgroup/cpu, as on the CI machine; elsewhere it is skipped and
+// says why).
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import { PACKAGE_ENTRY, runNode } from './helpers.js';
+
+const CPU_ROOT = '/sys/fs/cgroup/cpu';
+const made: string[] = []; // innermost first, removed after the tests
+
+/** A new cgroup below `parent` with a quota of `cpus` (undefined: none). */
+function makeCgroup(parent: string, name: string, cpus?: number): string {
+  const dir = path.join(parent, `${name}-${process.pid}`);
+  fs.mkdirSync(dir);
+  made.unshift(dir);
+  if (cpus !== undefined) {
+    fs.writeFileSync(path.join(dir, 'cpu.cfs_period_us'), '100000');
+    fs.writeFileSync(path.join(dir, 'cpu.cfs_quota_us'), String(Math.round(cpus * 100_000)));
+  }
+  return dir;
+}
+
+/** Why no cgroup can be made here, or '' if one can. */
+function whyNoCgroup(): string {
+  if (process.getuid?.() !== 0) return 'not root';
+  if (!fs.existsSync(path.join(CPU_ROOT, 'cpu.cfs_quota_us'))) {
+    return `no cgroup v1 cpu controller at ${CPU_ROOT}`;
+  }
+  try {
+    fs.rmdirSync(makeCgroup(CPU_ROOT, 'py-outliers-probe'));
+    made.shift();
+    return '';
+  } catch (error) {
+    return `cannot make a cgroup: ${(error as Error).message}`;
+  }
+}
+const noCgroup = whyNoCgroup();
+if (noCgroup !== '') console.warn(`cpu-quota tests skipped: ${noCgroup}`);
+
+afterAll(() => {
+  for (const dir of made) fs.rmdirSync(dir);
+});
+
+/** runtimeInfo()'s thread facts, and what Node itself reports, from a child inside `cgroup`. */
+function insideCgroup(cgroup: string, env: NodeJS.ProcessEnv = {}): Record<string, unknown> {
+  const script = `
+    const lib = require(${JSON.stringify(PACKAGE_ENTRY)});
+    const info = lib.runtimeInfo();
+    console.log(JSON.stringify({
+      pythonThreads: info.pythonThreads,
+      usableCpus: info.usableCpus,
+      availableParallelism: require('node:os').availableParallelism(),
+    }));`;
+  const r = runNode(script, {
+    env: { ...process.env, PY_OUTLIERS_THREADS: '', ...env },
+    // The shell joins the cgroup, then becomes node: the whole process starts inside it.
+    prefix: ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup],
+  });
+  if (r.status !== 0) throw new Error(`child failed (${r.status}):\n${r.stderr}`);
+  return JSON.parse(r.stdout) as Record<string, unknown>;
+}
+
+describe.skipIf(noCgroup !== '')('the default thread count under a CPU quota', () => {
+  it('half a CPU: one Python thread, though Node counts every core', () => {
+    const out = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-half', 0.5));
+    expect(out).toMatchObject({ pythonThreads: 1, usableCpus: 1 });
+  });
+
+  it("a parent's quota binds: a cgroup with no quota of its own inside a 0.5-CPU one", () => {
+    const parent = makeCgroup(CPU_ROOT, 'py-outliers-parent', 0.5);
+    const out = insideCgroup(makeCgroup(parent, 'child'));
+    expect(out).toMatchObject({ pythonThreads: 1, usableCpus: 1 });
+  });
+
+  it('no quota, or a generous one: the affinity mask decides (at most 2 by default)', () => {
+    const cores = (insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-none')).availableParallelism ??
+      1) as number;
+    const expected = { pythonThreads: Math.min(2, cores), usableCpus: cores };
+    expect(insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-many', 64))).toMatchObject(expected);
+    expect(insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-unset'))).toMatchObject(expected);
+  });
+
+  it('PY_OUTLIERS_THREADS still decides inside a quota', () => {
+    const out = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-set', 0.5), {
+      PY_OUTLIERS_THREADS: '3',
+    });
+    expect(out).toMatchObject({ pythonThreads: 3, usableCpus: 1 });
+  });
+});
