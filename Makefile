@@ -78,7 +78,13 @@ python/generated/%_pb2_grpc.py: python/%.proto $(VENV_STAMP)
 typecheck: $(NPM_STAMP)
 	npm run typecheck
 
-test: build typecheck
+# The benchmark's comparison rows: the function as a FastAPI app (python/requirements-bench.txt).
+BENCH_STAMP := $(VENV)/.bench-requirements-installed
+$(BENCH_STAMP): python/requirements-bench.txt $(VENV_STAMP)
+	$(VENV_PY) -m pip install -r python/requirements-bench.txt
+	touch $@
+
+test: build typecheck $(BENCH_STAMP)
 	npx vitest run
 	BENCH_QUICK=1 node bench/run.mjs > /dev/null
 
@@ -138,7 +144,7 @@ format: $(LINT_STAMP) $(NPM_STAMP)
 	$(VENV)/bin/ruff check --fix $(PY_DIRS)
 	$(VENV)/bin/ruff format $(PY_DIRS)
 
-bench: build
+bench: build $(BENCH_STAMP)
 	node bench/run.mjs
 
 # Instruction counts per call under callgrind: a steadier view of the overhead than the clock

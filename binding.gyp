@@ -18,7 +18,8 @@
         "native/python_error.cc",
         "native/deferred_release.cc",
         "native/outliers.cc",
-        "native/detect_async.cc"
+        "native/detect_async.cc",
+        "native/result_poll.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"

@@ -4,7 +4,8 @@
 //   node bench/child.mjs <inproc|ncp|grpc> '<json config>'
 //
 // Requests (one JSON line each on stdin): {op: 'measure', mode, size, budgetMs, minSamples},
-// for inproc {op: 'eventLoop'}, {op: 'throughput'}, {op: 'threadThroughput'}, {op: 'runtime'},
+// for inproc {op: 'eventLoop'}, {op: 'throughput'}, {op: 'threadThroughput'}, {op: 'cpuPerCall'},
+// {op: 'idleCpu'}, {op: 'runtime'},
 // for grpc {op: 'remoteThroughput'}.
 import fs from 'node:fs';
 import fsPromises from 'node:fs/promises';
@@ -324,6 +325,62 @@ serveRequests({
         ratio: median(asyncRounds) / median(syncRounds),
       },
     };
+  },
+
+  // CPU time per call, all threads of the process (process.cpuUsage), one call at a time on
+  // `size` values: detect against detectAsync, in alternating rounds, with the wall time beside.
+  cpuPerCall: async ({ size, calls: count, rounds }) => {
+    const { detector } = calls;
+    const values = input(size);
+    const ways = {
+      detect: async () => {
+        for (let i = 0; i < count; i++) detector.detect(values);
+      },
+      detectAsync: async () => {
+        for (let i = 0; i < count; i++) await detector.detectAsync(values);
+      },
+    };
+    const perRound = { detect: [], detectAsync: [] };
+    await ways.detect();
+    await ways.detectAsync();
+    for (let round = 0; round < rounds; round++) {
+      for (const name of round % 2 ? ['detectAsync', 'detect'] : ['detect', 'detectAsync']) {
+        const before = process.cpuUsage();
+        const t0 = performance.now();
+        await ways[name]();
+        const wallUs = ((performance.now() - t0) * 1000) / count;
+        const used = process.cpuUsage(before);
+        perRound[name].push({ cpuUs: (used.user + used.system) / count, wallUs });
+      }
+    }
+    const median = (xs) => summarize(xs).medianUs;
+    const of = (name) => ({
+      cpuUs: median(perRound[name].map((r) => r.cpuUs)),
+      wallUs: median(perRound[name].map((r) => r.wallUs)),
+    });
+    return {
+      cpuPerCall: {
+        size,
+        calls: count,
+        rounds,
+        detect: of('detect'),
+        detectAsync: of('detectAsync'),
+      },
+    };
+  },
+
+  // The process's CPU time over `ms` of idle, right after a burst of async calls: what the
+  // Python threads cost while there is nothing to do.
+  idleCpu: async ({ ms }) => {
+    const { detector } = calls;
+    for (const size of [1000, 1_000_000]) {
+      const values = input(size);
+      await Promise.all(Array.from({ length: 32 }, () => detector.detectAsync(values)));
+    }
+    const before = process.cpuUsage();
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    const used = process.cpuUsage(before);
+    return { idleCpu: { ms, cpuMs: (used.user + used.system) / 1000 } };
   },
 
   // detectAsync throughput with `inFlight` calls in flight on `size` values, for the Python

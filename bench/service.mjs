@@ -74,18 +74,81 @@ export function bodyOf(size) {
 }
 
 /**
- * Each backend's service at each connection count: requests/s, latency percentiles, and the
- * event-loop delay inside the service while it ran.
+ * bench/fastapi_detect.py under uvicorn (uvloop, httptools) on a free port, with `python`;
+ * resolves once it serves to { url, stop() }.
  */
-export async function serviceLoad({ quick, progress }) {
+export async function startFastApi(python) {
+  const child = spawn(
+    python,
+    [
+      '-m',
+      'uvicorn',
+      'fastapi_detect:app',
+      '--app-dir',
+      path.join(ROOT, 'bench'),
+      '--loop',
+      'uvloop',
+      '--http',
+      'httptools',
+      '--no-access-log',
+      '--host',
+      '127.0.0.1',
+      '--port',
+      '0',
+    ],
+    {
+      env: { ...process.env, PYTHONPATH: path.join(ROOT, 'python') },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  let log = '';
+  const url = await new Promise((resolve, reject) => {
+    readline.createInterface({ input: child.stderr }).on('line', (line) => {
+      log += `${line}\n`;
+      const match = /Uvicorn running on (http:\/\/\S+)/.exec(line);
+      if (match) resolve(match[1]);
+    });
+    exited.then((code) => reject(new Error(`uvicorn exited with code ${code}:\n${log}`)));
+  });
+  return {
+    url,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
+
+/** The service's backends in the bench, with what each needs started beside it. */
+const BACKENDS = {
+  none: 'none: no Python (the HTTP ceiling)',
+  inprocess: 'inprocess (detectAsync)',
+  grpc: 'grpc (RemoteOutliers)',
+  http: 'http (FastAPI + uvicorn, over HTTP)',
+};
+export const backendLabel = (backend) => BACKENDS[backend] ?? backend;
+
+/**
+ * Each backend's service at each connection count: requests/s, latency percentiles, and the
+ * event-loop delay inside the service while it ran. `python`: the interpreter for FastAPI.
+ */
+export async function serviceLoad({ quick, progress, python }) {
   const levels = quick ? [16] : [1, 16, 64];
   const seconds = quick ? 1 : 10;
   const size = 1000;
   const body = bodyOf(size);
   const rows = [];
-  for (const backend of ['inprocess', 'grpc']) {
+  for (const backend of Object.keys(BACKENDS)) {
     progress(`service: starting BACKEND=${backend}`);
-    const service = await startService({ BACKEND: backend });
+    const fastApi = backend === 'http' ? await startFastApi(python) : undefined;
+    const service = await startService({
+      BACKEND: backend,
+      ...(fastApi && { HTTP_BACKEND_URL: fastApi.url }),
+    }).catch(async (error) => {
+      await fastApi?.stop();
+      throw error;
+    });
     try {
       if (!quick) await load(service.url, { connections: 16, seconds: 2, body }); // warm-up
       for (const connections of levels) {
@@ -97,6 +160,7 @@ export async function serviceLoad({ quick, progress }) {
       }
     } finally {
       const code = await service.stop();
+      await fastApi?.stop();
       if (code !== 0) throw new Error(`the ${backend} service exited with code ${code}`);
     }
   }

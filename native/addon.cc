@@ -99,6 +99,7 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
   out.Set("mallocTuning", facts.malloc_tuning);
   out.Set("pythonThreads", facts.python_threads);
   out.Set("usableCpus", facts.usable_cpus);
+  out.Set("spinUs", static_cast<double>(facts.spin_ns / 1000));
   return out;
 }
 

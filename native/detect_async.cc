@@ -12,6 +12,7 @@
 #include "python_interrupt.h"
 #include "python_runtime.h"
 #include "python_threads.h"
+#include "result_poll.h"
 
 namespace py_outliers {
 
@@ -51,6 +52,7 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
     const uint64_t id = next_id_++;
     if (pending_.empty()) results_.Ref(env);
     pending_.emplace(id, Pending{deferred, std::move(control)});
+    if (poll_ != nullptr) poll_->Submitted();
     return id;
   }
 
@@ -92,7 +94,7 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
     }
     switch (completion.outcome.status) {
       case ResultStatus::kOk: {
-        // Allocated by V8 and copied into (docs/architecture.md, "Results").
+        // Allocated by V8 and copied into (NOTES.md item 14).
         Napi::Int32Array out = Napi::Int32Array::New(env, completion.indices.size());
         std::copy(completion.indices.begin(), completion.indices.end(), out.Data());
         napi_resolve_deferred(env, deferred, out);
@@ -127,17 +129,27 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
     }
     alive_ = true;
     results_.Unref(env);  // idle: does not hold the process open
+    uv_loop_t* loop = nullptr;
+    if (RuntimeFacts().spin_ns > 0 && napi_get_uv_event_loop(env, &loop) == napi_ok) {
+      poll_ = ResultPoll::Open(loop, RuntimeFacts().spin_ns);
+    }
   }
 
   // JS thread: call `found` left the table; with none left, the process may exit.
   void Forget(Napi::Env env, PendingMap::iterator found) {
     pending_.erase(found);
-    if (pending_.empty()) results_.Unref(env);
+    if (!pending_.empty()) return;
+    results_.Unref(env);
+    if (poll_ != nullptr) poll_->Idle();
   }
 
   // Runs when the environment tears the threadsafe function down (exit, Worker end), on its
   // JS thread.
   static void Finalize(Napi::Env, void*, ChannelRef* self) {
+    if ((*self)->poll_ != nullptr) {
+      (*self)->poll_->Close();
+      (*self)->poll_ = nullptr;
+    }
     {
       std::lock_guard<std::mutex> lock((*self)->mutex_);
       (*self)->alive_ = false;
@@ -148,6 +160,7 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
   std::mutex mutex_;
   bool alive_ = false;  // under mutex_
   ResultQueue results_;
+  ResultPoll* poll_ = nullptr;  // JS thread only; the low-latency mode's, else null
   // JS thread only. Ids stay below 2^53, so they travel to JS as exact numbers.
   uint64_t next_id_ = 0;
   PendingMap pending_;

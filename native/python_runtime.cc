@@ -131,19 +131,33 @@ std::string IntegerSetting(const char* name, long low, long high, long fallback,
 }
 
 // How many Python threads run async calls: setPythonThreads() (requested > 0), else
-// $PY_OUTLIERS_THREADS, else the default: min(2, the CPUs this process may use), cgroup CPU
-// quota included (cpu_budget.h). Why at most 2 by default, measured (docs/threads.md): numpy's
-// GIL-free loops overlap on two threads at 1M values and more, while on small inputs threads
-// only hand the GIL back and forth, and more threads than CPUs contend for it at every size.
-std::string ChooseThreads(int requested, int* count) {
-  const CpuBudget budget = ReadCpuBudget();
+// $PY_OUTLIERS_THREADS, else 1. Why one by default, on any machine (docs/threads.md): a second
+// thread gains only on large inputs, where numpy's loops run without the GIL (1.5x calls/s at
+// 1M values on 2 CPUs), and costs on small ones, where the threads only hand the GIL to each
+// other inside every numpy call (0.6-0.7x at 1k values, in plain Python threads too, so not a
+// matter of cores); and one thread runs calls one at a time, as `python` does, which every
+// function is safe with. The CPUs the process may use (cpu_budget.h) are reported beside it:
+// more threads than that never help.
+std::string ChooseThreads(int requested, const CpuBudget& budget, int* count) {
   facts.usable_cpus = budget.usable;
-  const long fallback = std::min(2, budget.usable);
   long value = 0;
-  std::string error = IntegerSetting("PY_OUTLIERS_THREADS", 1, kMaxPythonThreads, fallback, &value);
+  std::string error = IntegerSetting("PY_OUTLIERS_THREADS", 1, kMaxPythonThreads, 1, &value);
   if (!error.empty()) return error;
   *count = requested > 0 ? requested : static_cast<int>(value);
   return "";
+}
+
+// The low-latency mode's window (python_threads.h, result_poll.h): $PY_OUTLIERS_SPIN_US, 0
+// (off) by default, at most 1 ms. Off where the process may run on one CPU only (its affinity
+// mask): a polling thread there holds the core that the thread it waits for needs, and each
+// call then costs the whole window (measured: 209 us against 13 us for a 1k-value call). A CPU
+// quota alone does not turn it off: the threads still run on separate CPUs, and the bench
+// shows what the polling costs the quota.
+std::string ChooseSpin(const CpuBudget& budget, int64_t* ns) {
+  long us = 0;
+  std::string error = IntegerSetting("PY_OUTLIERS_SPIN_US", 0, 1000, 0, &us);
+  *ns = budget.affinity >= 2 ? static_cast<int64_t>(us) * 1000 : 0;
+  return error;
 }
 
 // Runs on the Python thread. On success returns "" with the GIL held by that thread.
@@ -210,11 +224,13 @@ const std::string& EnsurePythonStarted(const std::string& package_python_dir,
   static std::string* outcome = new std::string();  // leaked: read by every env, forever
   std::call_once(once, [&] {
     int count = 0;
-    *outcome = ChooseThreads(requested_threads, &count);
+    const CpuBudget budget = ReadCpuBudget();
+    *outcome = ChooseThreads(requested_threads, budget, &count);
+    if (outcome->empty()) *outcome = ChooseSpin(budget, &facts.spin_ns);
     if (!outcome->empty()) return;
     facts.python_threads = count;
-    *outcome =
-        StartPythonThreads(count, [package_python_dir] { return Initialize(package_python_dir); });
+    *outcome = StartPythonThreads(count, facts.spin_ns,
+                                  [package_python_dir] { return Initialize(package_python_dir); });
     if (outcome->empty()) InstallPythonExitHandler();
   });
   return *outcome;

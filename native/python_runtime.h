@@ -11,6 +11,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <cstdint>
 #include <string>
 
 namespace py_outliers {
@@ -35,6 +36,7 @@ struct NativeRuntimeFacts {
   bool malloc_tuning;     // whether glibc's malloc thresholds were raised (item 20)
   int python_threads;     // how many Python threads run async calls
   int usable_cpus;        // the CPUs the process may use when Python started (cpu_budget.h)
+  int64_t spin_ns;        // the low-latency mode's window (PY_OUTLIERS_SPIN_US); 0: off
 };
 const NativeRuntimeFacts& RuntimeFacts();
 

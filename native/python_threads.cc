@@ -4,6 +4,7 @@
 #include <pthread.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <future>
@@ -28,6 +29,11 @@ struct Pool {
   // with it and read without the lock between jobs: from then on no other job runs.
   std::unique_ptr<PythonJob> exit_job;
   std::atomic<bool> exiting{false};
+  // The low-latency mode (PY_OUTLIERS_SPIN_US; 0: off): for this long after a job, a thread
+  // watches `submits` instead of sleeping. `spinning` threads (under the lock) are not woken.
+  int64_t spin_ns = 0;
+  int spinning = 0;
+  std::atomic<uint64_t> submits{0};
 };
 Pool& ThePool() {
   static Pool* pool = new Pool();
@@ -40,8 +46,35 @@ struct Work {
   bool exit = false;
 };
 
-Work Next(Pool& pool, int index) {
+// One pause of a polling loop: tells the core (and a hypervisor) that this is a spin, so a
+// sibling hyperthread gets the execution units meanwhile.
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
+
+// The low-latency mode: with the lock released, polls for a submit for up to spin_ns. Returns
+// with the lock held again, the queue to be looked at anew.
+void Spin(Pool& pool, std::unique_lock<std::mutex>& lock) {
+  pool.spinning++;
+  const uint64_t seen = pool.submits.load(std::memory_order_acquire);
+  lock.unlock();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(pool.spin_ns);
+  for (unsigned i = 1; pool.submits.load(std::memory_order_acquire) == seen; i++) {
+    CpuRelax();
+    if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) break;
+  }
+  lock.lock();
+  pool.spinning--;
+}
+
+// `ran_job`: the thread comes from a job, so in the low-latency mode it spins before it sleeps.
+Work Next(Pool& pool, int index, bool ran_job) {
   std::unique_lock<std::mutex> lock(pool.mutex);
+  bool spun = !ran_job || pool.spin_ns == 0;
   for (;;) {
     Work work;
     if (index == 0 && pool.exit_job) {
@@ -58,14 +91,21 @@ Work Next(Pool& pool, int index) {
       pool.pokes--;
       return work;
     }
+    if (!spun) {
+      spun = true;
+      Spin(pool, lock);
+      continue;
+    }
     pool.wake.wait(lock);
   }
 }
 
 void Loop(int index) {
   Pool& pool = ThePool();
+  bool ran_job = false;
   for (;;) {
-    Work work = Next(pool, index);
+    Work work = Next(pool, index, ran_job);
+    ran_job = work.job != nullptr;
     // The GIL is taken and released per job: a JS thread calling the sync API then waits for
     // one call at most, never for a whole queue. Once exiting, jobs are only destroyed (still
     // under the GIL: they may own PyRefs). A poke takes the GIL just to release it: the
@@ -81,7 +121,7 @@ void Loop(int index) {
 // Node unloads an addon (dlclose) when the last environment that loaded it ends, e.g. when
 // the only Worker that used it exits. These threads run our code for the life of the process,
 // and Python holds pointers into it (the pin type's dealloc), so the library must stay
-// mapped: re-open it with RTLD_NODELETE (still RTLD_LOCAL, docs/architecture.md, "Loading").
+// mapped: re-open it with RTLD_NODELETE (still RTLD_LOCAL, see NOTES.md item 1).
 std::string KeepLibraryLoaded() {
   Dl_info self{};
   if (dladdr(reinterpret_cast<void*>(&KeepLibraryLoaded), &self) == 0 ||
@@ -124,9 +164,11 @@ std::string StartOtherThreads(int count) {
 
 }  // namespace
 
-std::string StartPythonThreads(int count, const std::function<std::string()>& initialize) {
+std::string StartPythonThreads(int count, int64_t spin_ns,
+                               const std::function<std::string()>& initialize) {
   std::string error = KeepLibraryLoaded();
   if (!error.empty()) return error;
+  ThePool().spin_ns = spin_ns;  // before any thread starts
   std::promise<std::string> started;
   std::future<std::string> result = started.get_future();
   // The promise moves into the thread: the caller may return (and would destroy a promise it
@@ -161,11 +203,15 @@ std::string StartPythonThreads(int count, const std::function<std::string()>& in
 
 void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
   Pool& pool = ThePool();
+  bool wake = false;
   {
     std::lock_guard<std::mutex> lock(pool.mutex);
     pool.jobs.push_back(std::move(job));
+    pool.submits.fetch_add(1, std::memory_order_release);
+    // A spinning thread takes the job without a wake-up; more jobs than spinners need one.
+    wake = pool.jobs.size() > static_cast<size_t>(pool.spinning);
   }
-  pool.wake.notify_one();
+  if (wake) pool.wake.notify_one();
 }
 
 void SubmitExitJob(std::unique_ptr<PythonJob> job) {

@@ -2,18 +2,20 @@
 // threads.
 //
 // N identical threads take jobs from one FIFO queue and sleep on a condition variable when it
-// is empty: no spinning, no routing by job, no priority changes (docs/threads.md says why each
-// of those was removed). The count is a process-wide setting, fixed when Python starts
-// (python_runtime.cc chooses it); 1 gives strictly one call at a time, for functions that are
-// not reentrant.
+// is empty: no routing by job, no priority changes, and no spinning unless the low-latency mode
+// asks for it (PY_OUTLIERS_SPIN_US: a thread then polls the queue for that fixed window after
+// each job before it sleeps). docs/threads.md says why. The count is a process-wide setting, fixed
+// when Python starts (python_runtime.cc chooses it); 1 gives strictly one call at a time, for
+// functions that are not reentrant.
 //
 // Why threads of our own rather than the libuv pool: a pool thread parked on the GIL is one
 // fewer for fs, dns and crypto work, and each of our threads keeps one Python thread state for
-// its whole life (docs/architecture.md, "Thread states"). Thread 0 *is* the interpreter's main
+// its whole life (NOTES.md item 19). Thread 0 *is* the interpreter's main
 // thread: Py_InitializeFromConfig runs there, so the main thread state never belongs to a JS
 // thread (a Worker) that may go away, and the exit work (threading._shutdown) runs there too.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -28,11 +30,13 @@ class PythonJob {
   virtual void Run() = 0;
 };
 
-// Starts `count` (>= 1) threads and runs `initialize` on thread 0 first (with no GIL: it starts
+// Starts `count` (>= 1) threads, each polling for `spin_ns` after a job (0: never), and runs
+// `initialize` on thread 0 first (with no GIL: it starts
 // Python and must leave the GIL held by that thread), then starts the others. Returns
 // `initialize`'s result: empty on success, else the reason (and no other thread is started).
 // Called once per process, by python_runtime.cc.
-std::string StartPythonThreads(int count, const std::function<std::string()>& initialize);
+std::string StartPythonThreads(int count, int64_t spin_ns,
+                               const std::function<std::string()>& initialize);
 
 // Queues a job (FIFO); a free thread runs it. Any thread; no GIL needed. Only after a
 // successful start.

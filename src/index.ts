@@ -40,8 +40,9 @@ const MAX_PYTHON_THREADS = 64;
 
 /**
  * Sets how many Python threads run {@link Outliers.detectAsync} calls in this process, in
- * place of `PY_OUTLIERS_THREADS` or the default (2, or 1 where the process may use only one
- * CPU, a cgroup CPU quota included; see docs/threads.md).
+ * place of `PY_OUTLIERS_THREADS` or the default, 1. More threads overlap numpy's loops on
+ * large inputs (100k values and up), and cost throughput on small ones; more than
+ * {@link RuntimeInfo.usableCpus} never help (see docs/threads.md).
  * Python reads it when it starts, so call this before the first `Outliers` or
  * {@link runtimeInfo} in the process (any thread). With 1, async calls run strictly one at a
  * time: choose it if the Python function is not safe to run on two threads at once.
@@ -107,10 +108,16 @@ export interface RuntimeInfo {
   readonly pythonThreads: number;
   /**
    * The CPUs this process could use when Python started: the smaller of its affinity mask and
-   * its cgroup CPU quota, rounded up (a 0.5-CPU container counts 1). The default thread count
-   * is the smaller of this and 2.
+   * its cgroup CPU quota, rounded up (a 0.5-CPU container counts 1): the most Python threads
+   * that can help.
    */
   readonly usableCpus: number;
+  /**
+   * The low-latency mode's window in µs (`PY_OUTLIERS_SPIN_US`), 0 when it is off (the
+   * default, and where the process may run on one CPU only): how long an idle Python thread,
+   * and the event loop after each async call, poll instead of sleeping.
+   */
+  readonly spinUs: number;
 }
 
 /** What {@link buildInfo} reports: the Python environment the addon was built against. */

@@ -103,7 +103,7 @@ describe('detectAsync with an AbortSignal', () => {
     const sleeper = probe('sleep_then_argmax');
     const counted = probe('counted');
     const before = (await reportOf(report)).calls['counted'] ?? 0;
-    // Both threads busy for 300 ms (the second takes a small call after 5 ms without progress).
+    // Both threads busy for 300 ms.
     const busy = [
       sleeper.detectAsync(new Float64Array([0.3, 5])),
       sleeper.detectAsync(new Float64Array([0.3, 5])),
@@ -128,8 +128,8 @@ describe('detectAsync with an AbortSignal', () => {
     // More spinning calls than threads: every thread is taken, then every one freed.
     const controllers = [new AbortController(), new AbortController(), new AbortController()];
     const calls = controllers.map((c) => spinner.detectAsync(seedCase(), { signal: c.signal }));
-    // Until both threads spin (the second takes over after 5 ms): a fixed wait lost the race
-    // once on a loaded CI machine, where the niced second thread had not started its call.
+    // Until both threads spin: a fixed wait lost the race once on a loaded CI machine, where
+    // the second thread had not started its call yet.
     const spinning = (callsBefore['spin_forever'] ?? 0) + 2;
     while ((reportNow(report).calls['spin_forever'] ?? 0) < spinning) await sleep(5);
     const started = Date.now();
@@ -141,8 +141,8 @@ describe('detectAsync with an AbortSignal', () => {
     const results = await Promise.all(Array.from({ length: 4 }, () => o.detectAsync(seedCase())));
     expect(results.map((r) => Array.from(r))).toEqual(Array(4).fill([7, 113, 835]));
     // Two were running and interrupted; the third was queued and never ran. Each spinner records
-    // its CallAborted when it next holds the GIL: on a loaded machine the niced second thread
-    // may do so only after the calls above ran on the first, so wait for it (at most 5 s).
+    // its CallAborted when it next holds the GIL: on a loaded machine the second thread may do
+    // so only after the calls above ran on the first, so wait for it (at most 5 s).
     let after = reportNow(report);
     for (const end = Date.now() + 5000; after.aborted.length < before + 2 && Date.now() < end;) {
       await sleep(10);

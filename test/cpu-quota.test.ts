@@ -1,5 +1,7 @@
-// The default Python thread count follows the CPU the process may really use: a cgroup CPU
-// quota (docker run --cpus, a Kubernetes CPU limit) as well as the affinity mask. Each case runs
+// The CPUs the process may really use (runtimeInfo().usableCpus) follow a cgroup CPU quota
+// (docker run --cpus, a Kubernetes CPU limit) as well as the affinity mask, which Node's
+// os.availableParallelism() alone sees; the default is one Python thread whatever they are,
+// and PY_OUTLIERS_THREADS still sets the count. Each case runs
 // a child process inside a cgroup v1 `cpu` group made for it (this needs root and the v1 `cpu`
 // controller mounted at /sys/fs/cgroup/cpu, as on the CI machine; elsewhere it is skipped and
 // says why).
@@ -54,6 +56,7 @@ function insideCgroup(cgroup: string, env: NodeJS.ProcessEnv = {}): Record<strin
     console.log(JSON.stringify({
       pythonThreads: info.pythonThreads,
       usableCpus: info.usableCpus,
+      spinUs: info.spinUs,
       availableParallelism: require('node:os').availableParallelism(),
     }));`;
   const r = runNode(script, {
@@ -65,10 +68,16 @@ function insideCgroup(cgroup: string, env: NodeJS.ProcessEnv = {}): Record<strin
   return JSON.parse(r.stdout) as Record<string, unknown>;
 }
 
-describe.skipIf(noCgroup !== '')('the default thread count under a CPU quota', () => {
-  it('half a CPU: one Python thread, though Node counts every core', () => {
+describe.skipIf(noCgroup !== '')('usable CPUs and the thread count under a CPU quota', () => {
+  it('half a CPU: one usable CPU and one Python thread, though Node counts every core', () => {
     const out = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-half', 0.5));
     expect(out).toMatchObject({ pythonThreads: 1, usableCpus: 1 });
+  });
+
+  it('one and a half CPUs count as two, where the machine has them', () => {
+    const cores = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-probe2')).availableParallelism;
+    const out = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-1.5', 1.5));
+    expect(out).toMatchObject({ pythonThreads: 1, usableCpus: Math.min(2, cores as number) });
   });
 
   it("a parent's quota binds: a cgroup with no quota of its own inside a 0.5-CPU one", () => {
@@ -77,18 +86,25 @@ describe.skipIf(noCgroup !== '')('the default thread count under a CPU quota', (
     expect(out).toMatchObject({ pythonThreads: 1, usableCpus: 1 });
   });
 
-  it('no quota, or a generous one: the affinity mask decides (at most 2 by default)', () => {
-    const cores = (insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-none')).availableParallelism ??
-      1) as number;
-    const expected = { pythonThreads: Math.min(2, cores), usableCpus: cores };
+  it('no quota, or a generous one: the affinity mask decides', () => {
+    const cores = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-none')).availableParallelism;
+    const expected = { pythonThreads: 1, usableCpus: cores };
     expect(insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-many', 64))).toMatchObject(expected);
     expect(insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-unset'))).toMatchObject(expected);
   });
 
-  it('PY_OUTLIERS_THREADS still decides inside a quota', () => {
+  it('PY_OUTLIERS_THREADS still sets the count inside a quota', () => {
     const out = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-set', 0.5), {
       PY_OUTLIERS_THREADS: '3',
     });
     expect(out).toMatchObject({ pythonThreads: 3, usableCpus: 1 });
+  });
+
+  it('the low-latency mode stays on under a quota (the threads still have CPUs of their own)', () => {
+    const cores = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-probe3')).availableParallelism;
+    const out = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-spin', 0.5), {
+      PY_OUTLIERS_SPIN_US: '100',
+    });
+    expect(out).toMatchObject({ usableCpus: 1, spinUs: (cores as number) >= 2 ? 100 : 0 });
   });
 });

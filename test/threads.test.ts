@@ -109,11 +109,13 @@ describe('Python threads', () => {
     });
   });
 
-  it('a bad PY_OUTLIERS_THREADS is a start-up error that names it', () => {
+  it('a bad PY_OUTLIERS_THREADS or PY_OUTLIERS_SPIN_US is a start-up error that names it', () => {
     for (const [name, value] of [
       ['PY_OUTLIERS_THREADS', 'many'],
       ['PY_OUTLIERS_THREADS', '0'],
       ['PY_OUTLIERS_THREADS', '65'],
+      ['PY_OUTLIERS_SPIN_US', '-5'],
+      ['PY_OUTLIERS_SPIN_US', '1001'],
     ] as const) {
       const out = run(
         `
@@ -193,11 +195,70 @@ describe('Python threads', () => {
     expect(out).toEqual({ slowResult: [1], allBefore: true });
   });
 
-  it('a Worker ends while its call is awaited: no crash, the process goes on', () => {
-    // Terminated before, near and at the end of its call: the result is dropped with its
-    // environment, and the Python thread goes on to the next call.
+  it('defaults: one Python thread, the low-latency mode off', () => {
     const out = run(
       `
+      const { pythonThreads, spinUs, usableCpus } = lib.runtimeInfo();
+      console.log(JSON.stringify({ pythonThreads, spinUs, usable: usableCpus >= 1 }));`,
+      { PY_OUTLIERS_THREADS: '', PY_OUTLIERS_SPIN_US: '' },
+    );
+    expect(out).toEqual({ pythonThreads: 1, spinUs: 0, usable: true });
+  });
+
+  for (const threads of [1, 2]) {
+    it(`the low-latency mode (PY_OUTLIERS_SPIN_US), ${threads} thread(s): results equal to sync, one at a time and many in flight`, () => {
+      const out = run(
+        `
+        const o = new lib.Outliers();
+        const inputs = Array.from({ length: 200 }, (_, i) => spiked([10, 1000, 70_000][i % 3], i % 10));
+        const expected = JSON.stringify(inputs.map((v) => Array.from(o.detect(v))));
+        const one = [];
+        for (const v of inputs) one.push(Array.from(await o.detectAsync(v)));
+        const many = (await Promise.all(inputs.map((v) => o.detectAsync(v)))).map((r) => Array.from(r));
+        console.log(JSON.stringify({
+          spinUs: lib.runtimeInfo().spinUs,
+          one: JSON.stringify(one) === expected,
+          many: JSON.stringify(many) === expected,
+        }));`,
+        { PY_OUTLIERS_THREADS: String(threads), PY_OUTLIERS_SPIN_US: '200' },
+      );
+      expect(out).toEqual({ spinUs: 200, one: true, many: true });
+    });
+  }
+
+  it('the low-latency mode is off on a single CPU (taskset): polling there holds the core', () => {
+    const out = run(
+      `console.log(JSON.stringify({ spinUs: lib.runtimeInfo().spinUs, usable: lib.runtimeInfo().usableCpus }));`,
+      { PY_OUTLIERS_SPIN_US: '100' },
+      ['taskset', '-c', '0'],
+    );
+    expect(out).toEqual({ spinUs: 0, usable: 1 });
+  });
+
+  it('the low-latency mode polls only for its window: no CPU while idle after a burst', () => {
+    // As the default's test: 20 ms of CPU over 2 s of idle is a wide margin, and a mode that
+    // kept polling past its 1 ms window (either side) would use most of a core.
+    const out = run(
+      `
+      const o = new lib.Outliers();
+      const v = spiked(1000, 7);
+      for (let i = 0; i < 2000; i++) await o.detectAsync(v);
+      await Promise.all(Array.from({ length: 64 }, () => o.detectAsync(v)));
+      const before = process.cpuUsage();
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      const used = process.cpuUsage(before);
+      console.log(JSON.stringify({ idleCpuMs: (used.user + used.system) / 1000 }));`,
+      { PY_OUTLIERS_THREADS: '2', PY_OUTLIERS_SPIN_US: '1000' },
+    );
+    expect(out.idleCpuMs as number).toBeLessThan(20);
+  });
+
+  for (const spin of ['0', '1000']) {
+    it(`a Worker ends while its call is awaited (PY_OUTLIERS_SPIN_US=${spin}): no crash, the process goes on`, () => {
+      // Terminated before, near and at the end of its call: the result is dropped with its
+      // environment, and the Python thread goes on to the next call.
+      const out = run(
+        `
       const { Worker } = require('node:worker_threads');
       const source = \`
         const lib = require(\${JSON.stringify(${JSON.stringify(PACKAGE_ENTRY)})});
@@ -219,9 +280,11 @@ describe('Python threads', () => {
       const o = probe('argmax');
       const r = await o.detectAsync(new Float64Array([0, 5, 1]));
       console.log(JSON.stringify({ ended, r: Array.from(r) }));`,
-    );
-    expect(out).toEqual({ ended: 3, r: [1] });
-  });
+        { PY_OUTLIERS_SPIN_US: spin },
+      );
+      expect(out).toEqual({ ended: 3, r: [1] });
+    });
+  }
 
   it('close() with calls running on several threads: running ones finish, queued ones refuse', () => {
     const out = run(

@@ -1,9 +1,11 @@
 // The reference HTTP service: py-outliers as a Node service deploys it.
 //
 //   make service                      # or: node examples/http-service/main.mjs
-//   PORT=3000 BACKEND=inprocess|grpc HOST=127.0.0.1 MAX_BODY_BYTES=67108864 DEADLINE_MS=10000
-//   GRACE_MS=10000 GRPC_ADDRESS=host:port (BACKEND=grpc: connect there instead of starting a
-//   server) GRPC_WORKERS=1; the function: DETECT_MODULE=outliers DETECT_FUNCTION=detect
+//   PORT=3000 BACKEND=inprocess|grpc|http|none HOST=127.0.0.1 MAX_BODY_BYTES=67108864
+//   DEADLINE_MS=10000 GRACE_MS=10000 GRPC_ADDRESS=host:port (BACKEND=grpc: connect there instead
+//   of starting a server) GRPC_WORKERS=1; BACKEND=http: HTTP_BACKEND_URL, a Python service that
+//   answers POST /detect (float64 in, int32 out, as bench/fastapi_detect.py); BACKEND=none
+//   answers every request with no outliers without calling Python (the HTTP ceiling); the function: DETECT_MODULE=outliers DETECT_FUNCTION=detect
 //   DETECT_PATH=dir (prepended to sys.path); METRICS=1 serves GET /metrics (the event loop's
 //   delay since the last /metrics, 1 ms resolution, and the process's memory)
 //
@@ -34,13 +36,14 @@ const config = {
   host: setting('HOST', '127.0.0.1'),
   port: setting('PORT', 3000, port),
   backend: setting('BACKEND', 'inprocess', (v) =>
-    ['inprocess', 'grpc'].includes(v) ? v : undefined,
+    ['inprocess', 'grpc', 'http', 'none'].includes(v) ? v : undefined,
   ),
   maxBodyBytes: setting('MAX_BODY_BYTES', 64 * 1024 * 1024, positive),
   deadlineMs: setting('DEADLINE_MS', 10_000, positive),
   graceMs: setting('GRACE_MS', 10_000, positive),
   grpcAddress: setting('GRPC_ADDRESS', undefined),
   grpcWorkers: setting('GRPC_WORKERS', 1, positive),
+  httpBackendUrl: setting('HTTP_BACKEND_URL', undefined),
   moduleName: setting('DETECT_MODULE', 'outliers'),
   funcName: setting('DETECT_FUNCTION', 'detect'),
   paths: setting('DETECT_PATH', [], (v) => [v]),
@@ -67,8 +70,27 @@ function metricsReporter() {
   };
 }
 
+/** POST /detect to a Python HTTP service: float64 values in, int32 indices out. */
+async function httpDetect(values, options) {
+  const response = await fetch(`${config.httpBackendUrl}/detect`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream' },
+    body: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    signal: options?.signal,
+  });
+  if (!response.ok) throw new Error(`the Python service answered ${response.status}`);
+  return new Int32Array(await response.arrayBuffer());
+}
+
 /** The backend: detect(values, { signal }) and close(). */
 async function openBackend() {
+  if (config.backend === 'none') {
+    return { detect: async () => new Int32Array(0), close: async () => {} };
+  }
+  if (config.backend === 'http') {
+    if (config.httpBackendUrl === undefined) throw new Error('BACKEND=http needs HTTP_BACKEND_URL');
+    return { detect: httpDetect, close: async () => {} };
+  }
   if (config.backend === 'inprocess') {
     // Starts Python and imports the function: ready after it.
     const detector = new Outliers(config.moduleName, config.funcName, { paths: config.paths });
