@@ -30,7 +30,8 @@ struct Pool {
   std::unique_ptr<PythonJob> exit_job;
   std::atomic<bool> exiting{false};
   // The low-latency mode (PY_OUTLIERS_SPIN_US; 0: off): for this long after a job, a thread
-  // watches `submits` instead of sleeping. `spinning` threads (under the lock) are not woken.
+  // watches `submits` (bumped by every submit, poke and the exit job) instead of sleeping.
+  // `spinning` threads (under the lock) are not woken for a submit.
   int64_t spin_ns = 0;
   int spinning = 0;
   std::atomic<uint64_t> submits{0};
@@ -220,6 +221,7 @@ void SubmitExitJob(std::unique_ptr<PythonJob> job) {
     std::lock_guard<std::mutex> lock(pool.mutex);
     pool.exit_job = std::move(job);
     pool.exiting.store(true, std::memory_order_release);
+    pool.submits.fetch_add(1, std::memory_order_release);  // a spinning thread 0 looks now
   }
   // All of them: the exit job is thread 0's, and notify_one might wake another.
   pool.wake.notify_all();
@@ -231,6 +233,7 @@ void WakePythonThread() {
     std::lock_guard<std::mutex> lock(pool.mutex);
     if (!pool.started) return;
     pool.pokes++;
+    pool.submits.fetch_add(1, std::memory_order_release);
   }
   pool.wake.notify_one();
 }
