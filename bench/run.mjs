@@ -239,6 +239,15 @@ const THREAD_COUNTS = [1, 2, 4];
 const THREAD_SIZES = QUICK ? [1000, 100_000] : [1000, 100_000, 1_000_000, 10_000_000];
 const THREAD_IN_FLIGHT = 8;
 
+/** An in-process measuring process (child.mjs inproc), started through `prefix` if any. */
+function inprocFamily(name, child, prefix, env) {
+  const [command, ...args] = [...prefix, process.execPath, child, 'inproc'];
+  return new Family(name, command, args, env);
+}
+
+/** How many one-at-a-time calls a cpuPerCall round makes at `size`: a few hundred ms' worth. */
+const cpuCallsFor = (size) => (QUICK ? 200 : size >= 1e6 ? 200 : size >= 1e5 ? 1000 : 5000);
+
 /**
  * A cgroup v1 `cpu` group with a quota of one CPU, for the throughput rows "inside a one-CPU
  * container": { prefix (the command that starts a process inside it), remove() }, or
@@ -270,14 +279,12 @@ function oneCpuQuota() {
  * fixed when Python starts); with `prefix`, each process starts through it (a CPU quota).
  */
 async function threadThroughput(child, { prefix = [], sizes = THREAD_SIZES, rounds, label }) {
-  const families = THREAD_COUNTS.map((n) => {
-    const [command, ...args] = [...prefix, process.execPath, child, 'inproc'];
-    return new Family(`in-process, ${n} Python threads`, command, args, {
+  const families = THREAD_COUNTS.map((n) =>
+    inprocFamily(`in-process, ${n} Python threads`, child, prefix, {
       PY_OUTLIERS_THREADS: String(n),
-    });
-  });
+    }),
+  );
   try {
-    const { runtime } = await families[0].request({ op: 'runtime' });
     const result = await byCount({
       counts: THREAD_COUNTS,
       sizes,
@@ -293,7 +300,7 @@ async function threadThroughput(child, { prefix = [], sizes = THREAD_SIZES, roun
           })
         ).perSecond,
     });
-    return { inFlight: THREAD_IN_FLIGHT, usableCpus: runtime.usableCpus, ...result };
+    return { inFlight: THREAD_IN_FLIGHT, ...result };
   } finally {
     await Promise.all(families.map((f) => f.close()));
   }
@@ -321,15 +328,14 @@ async function lowLatency(child, quota) {
   ];
   for (const [where, prefix] of places) {
     for (const [mode, env] of settings) {
-      const [command, ...args] = [...prefix, process.execPath, child, 'inproc'];
-      const family = new Family(`in-process, ${mode}, ${where}`, command, args, env);
+      const family = inprocFamily(`in-process, ${mode}, ${where}`, child, prefix, env);
       try {
         for (const size of QUICK ? [1000] : [1000, 100_000]) {
           showProgress(`low-latency mode: ${mode}, ${where}, ${sizeLabel(size)}`);
           const { cpuPerCall } = await family.request({
             op: 'cpuPerCall',
             size,
-            calls: QUICK ? 200 : size >= 100_000 ? 1000 : 5000,
+            calls: cpuCallsFor(size),
             rounds: QUICK ? 2 : 6,
           });
           rows.push({ mode, where, ...cpuPerCall });
@@ -542,11 +548,10 @@ async function main() {
     showProgress('CPU time per call, one at a time: detect against detectAsync');
     extra.cpuPerCall = [];
     for (const size of QUICK ? [1000] : [1000, 100_000, 1_000_000]) {
-      const count = size >= 1_000_000 ? 200 : size >= 100_000 ? 1000 : 5000;
       const answer = await inproc.request({
         op: 'cpuPerCall',
         size,
-        calls: QUICK ? 200 : count,
+        calls: cpuCallsFor(size),
         rounds: QUICK ? 2 : 6,
       });
       extra.cpuPerCall.push(answer.cpuPerCall);

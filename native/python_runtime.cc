@@ -138,8 +138,7 @@ std::string IntegerSetting(const char* name, long low, long high, long fallback,
 // matter of cores); and one thread runs calls one at a time, as `python` does, which every
 // function is safe with. The CPUs the process may use (cpu_budget.h) are reported beside it:
 // more threads than that never help.
-std::string ChooseThreads(int requested, const CpuBudget& budget, int* count) {
-  facts.usable_cpus = budget.usable;
+std::string ChooseThreads(int requested, int* count) {
   long value = 0;
   std::string error = IntegerSetting("PY_OUTLIERS_THREADS", 1, kMaxPythonThreads, 1, &value);
   if (!error.empty()) return error;
@@ -225,7 +224,8 @@ const std::string& EnsurePythonStarted(const std::string& package_python_dir,
   std::call_once(once, [&] {
     int count = 0;
     const CpuBudget budget = ReadCpuBudget();
-    *outcome = ChooseThreads(requested_threads, budget, &count);
+    facts.usable_cpus = budget.usable;
+    *outcome = ChooseThreads(requested_threads, &count);
     if (outcome->empty()) *outcome = ChooseSpin(budget, &facts.spin_ns);
     if (!outcome->empty()) return;
     facts.python_threads = count;
