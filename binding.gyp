@@ -19,6 +19,14 @@
         "native/deferred_release.cc",
         "native/outliers.cc",
         "native/detect_async.cc",
+        "native/async_call.cc",
+        "native/python_callable.cc",
+        "native/python_function.cc",
+        "native/plain_value.cc",
+        "native/js_to_plain.cc",
+        "native/plain_to_python.cc",
+        "native/python_to_plain.cc",
+        "native/plain_to_js.cc",
         "native/result_poll.cc"
       ],
       "dependencies": [

@@ -4,13 +4,16 @@
 
 #include <uv.h>
 
-#include "detect_async.h"
+#include "async_call.h"
 #include "gil.h"
 #include "outliers.h"
+#include "plain_to_js.h"
 #include "py_ref.h"
 #include "python_error.h"
 #include "python_exit.h"
+#include "python_function.h"
 #include "python_runtime.h"
+#include "python_to_plain.h"
 
 namespace py_outliers {
 
@@ -103,9 +106,17 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// cancel(id, error): aborts async call `id` (see detect_async.h); returns whether it was pending.
+// cancel(id, error): aborts async call `id` (see async_call.h); returns whether it was pending.
 Napi::Value Cancel(const Napi::CallbackInfo& info) {
-  return CancelDetectAsync(info.Env(), info[0].As<Napi::Number>().DoubleValue(), info[1]);
+  return CancelAsyncCall(info.Env(), info[0].As<Napi::Number>().DoubleValue(), info[1]);
+}
+
+// setResultTransfer(mode), for tests and the bench: 0 hands result arrays off where it is safe
+// (the default), 1 copies every one, 2 behaves as if the runtime refused external buffers.
+void SetResultTransfer(const Napi::CallbackInfo& info) {
+  const int mode = info[0].As<Napi::Number>().Int32Value();
+  SetResultHandOff(mode == 0);
+  SimulateNoExternalBuffers(mode == 2);
 }
 
 // buildInfo: what the addon was compiled against (binding.gyp's defines, from
@@ -130,7 +141,10 @@ static Napi::Object InitPyOutliers(Napi::Env env, Napi::Object exports) {
   exports.Set("runtimeInfo", Napi::Function::New(env, RuntimeInfo, "runtimeInfo"));
   exports.Set("cancel", Napi::Function::New(env, Cancel, "cancel"));
   exports.Set("buildInfo", BuildInfo(env));
+  exports.Set("setResultTransfer",
+              Napi::Function::New(env, SetResultTransfer, "setResultTransfer"));
   exports.Set("Outliers", Outliers::Define(env));
+  exports.Set("PythonFunction", PythonFunction::Define(env));
   return exports;
 }
 

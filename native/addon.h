@@ -32,7 +32,7 @@ class AddonData {
   Napi::FunctionReference result_error;
   Napi::FunctionReference closed_error;
 
-  // Where this environment's async results arrive (detect_async.h); made on first use.
+  // Where this environment's async results arrive (async_call.h); made on first use.
   std::shared_ptr<AsyncChannel> async_channel;
 
  private:

@@ -1,263 +1,68 @@
 #include "detect_async.h"
 
+#include <algorithm>
 #include <cstdint>
-#include <mutex>
-#include <unordered_map>
 #include <vector>
 
-#include "addon.h"
+#include "async_call.h"
 #include "buffer_pin.h"
-#include "call_control.h"
 #include "detect_call.h"
-#include "python_interrupt.h"
-#include "python_runtime.h"
-#include "python_threads.h"
-#include "result_poll.h"
 
 namespace py_outliers {
+namespace {
 
-// What the Python thread hands back: plain data only, safe to move between threads.
-struct Completion {
-  uint64_t id = 0;
-  bool closed = false;  // the detector was closed before the call could start
-  DetectOutcome outcome;
+// The indices, copied out of Python on its thread, into a V8-allocated Int32Array on the JS
+// thread (NOTES.md item 14).
+class IndicesOutcome : public AsyncOutcome {
+ public:
+  void Settle(Napi::Env env, napi_deferred deferred) override {
+    Napi::Int32Array out = Napi::Int32Array::New(env, indices.size());
+    std::copy(indices.begin(), indices.end(), out.Data());
+    napi_resolve_deferred(env, deferred, out);
+  }
   std::vector<int32_t> indices;
 };
 
-class AsyncChannel;
-using ChannelRef = std::shared_ptr<AsyncChannel>;
-void SettleOnJsThread(Napi::Env env, Napi::Function, ChannelRef* channel, Completion* completion);
-// Results cross to the JS thread through node-addon-api's typed threadsafe function: one per
-// environment, whose context is a strong reference to the channel (freed by its finalizer).
-using ResultQueue = Napi::TypedThreadSafeFunction<ChannelRef, Completion, SettleOnJsThread>;
-
-// One per environment. Owned jointly by the environment (AddonData) and by queued jobs, so
-// the Python thread can always reach it; whether the environment is still there to receive
-// results is `alive_`, read and written under `mutex_`.
-class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
+class DetectWork : public AsyncWork {
  public:
-  static ChannelRef Of(Napi::Env env) {
-    AddonData* data = AddonData::Of(env);
-    if (!data->async_channel) {
-      auto channel = ChannelRef(new AsyncChannel());
-      channel->Open(env);
-      data->async_channel = channel;
-    }
-    return data->async_channel;
-  }
+  DetectWork(BufferPin pin, const double* data, size_t length)
+      : pin_(std::move(pin)), data_(data), length_(length) {}
 
-  // JS thread: remembers the promise of call `id`; keeps the event loop alive while any
-  // call is in flight, as pending fs or network work does, and no longer.
-  uint64_t Add(Napi::Env env, napi_deferred deferred, std::shared_ptr<CallControl> control) {
-    const uint64_t id = next_id_++;
-    if (pending_.empty()) results_.Ref(env);
-    pending_.emplace(id, Pending{deferred, std::move(control)});
-    if (poll_ != nullptr) poll_->Submitted();
-    return id;
-  }
-
-  // JS thread: an abort. Rejects call `id`'s promise with `error` now, whatever the call is
-  // doing; a queued call then never runs, a running one is interrupted if Python can be, and
-  // its result, whenever it comes, is dropped (Settle no longer finds it). False if the call
-  // had settled already.
-  bool Cancel(Napi::Env env, uint64_t id, Napi::Value error) {
-    auto found = pending_.find(id);
-    if (found == pending_.end()) return false;
-    Pending pending = std::move(found->second);
-    Forget(env, found);
-    if (pending.control->Cancel()) RequestInterrupt(pending.control);
-    napi_reject_deferred(env, pending.deferred, error);
-    return true;
-  }
-
-  // Python thread (or any): passes a result to the JS thread, or drops it if the
-  // environment is gone. Holding `mutex_` across the call keeps the threadsafe function
-  // from being finalized in the middle of it (Finalize takes the same mutex).
-  void Deliver(std::unique_ptr<Completion> completion) {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (!alive_) return;
-    if (results_.NonBlockingCall(completion.get()) == napi_ok) {
-      completion.release();  // now owned by the queue; SettleOnJsThread takes it back
-    }
-  }
-
-  // JS thread: settles call `completion.id`'s promise, unless it was aborted.
-  void Settle(Napi::Env env, const Completion& completion) {
-    auto found = pending_.find(completion.id);
-    if (found == pending_.end()) return;  // aborted: rejected already
-    napi_deferred deferred = found->second.deferred;
-    Forget(env, found);
-
-    if (completion.closed) {
-      napi_reject_deferred(env, deferred, MakeClosedError(env).Value());
-      return;
-    }
-    switch (completion.outcome.status) {
-      case ResultStatus::kOk: {
-        // Allocated by V8 and copied into (NOTES.md item 14).
-        Napi::Int32Array out = Napi::Int32Array::New(env, completion.indices.size());
-        std::copy(completion.indices.begin(), completion.indices.end(), out.Data());
-        napi_resolve_deferred(env, deferred, out);
-        return;
-      }
+  std::unique_ptr<AsyncOutcome> Run(PyObject* func) override {
+    auto outcome = std::make_unique<IndicesOutcome>();
+    std::vector<int32_t>& indices = outcome->indices;
+    DetectOutcome detected = CallDetect(
+        func, data_, length_, std::move(pin_), [] { return BufferPin(); },
+        [&indices](size_t count) {
+          indices.resize(count);
+          return indices.data();
+        });
+    switch (detected.status) {
+      case ResultStatus::kOk:
+        return outcome;
       case ResultStatus::kPythonError:
-        napi_reject_deferred(env, deferred,
-                             MakePythonError(env, completion.outcome.python_error).Value());
-        return;
+        return PythonErrorOutcome(std::move(detected.python_error));
       case ResultStatus::kInvalid:
-        napi_reject_deferred(env, deferred, MakeResultError(env, completion.outcome.why).Value());
-        return;
+        break;
     }
+    return ResultErrorOutcome(std::move(detected.why));
   }
 
  private:
-  struct Pending {
-    napi_deferred deferred;
-    std::shared_ptr<CallControl> control;
-  };
-  using PendingMap = std::unordered_map<uint64_t, Pending>;
-
-  AsyncChannel() = default;
-
-  void Open(Napi::Env env) {
-    auto* context = new ChannelRef(shared_from_this());
-    try {
-      results_ = ResultQueue::New(env, "py-outliers:detectAsync", 0, 1, context, Finalize);
-    } catch (...) {
-      delete context;
-      throw;
-    }
-    alive_ = true;
-    results_.Unref(env);  // idle: does not hold the process open
-    uv_loop_t* loop = nullptr;
-    if (RuntimeFacts().spin_ns > 0 && napi_get_uv_event_loop(env, &loop) == napi_ok) {
-      poll_ = ResultPoll::Open(loop, RuntimeFacts().spin_ns);
-    }
-  }
-
-  // JS thread: call `found` left the table; with none left, the process may exit.
-  void Forget(Napi::Env env, PendingMap::iterator found) {
-    pending_.erase(found);
-    if (!pending_.empty()) return;
-    results_.Unref(env);
-    if (poll_ != nullptr) poll_->Idle();
-  }
-
-  // Runs when the environment tears the threadsafe function down (exit, Worker end), on its
-  // JS thread.
-  static void Finalize(Napi::Env, void*, ChannelRef* self) {
-    if ((*self)->poll_ != nullptr) {
-      (*self)->poll_->Close();
-      (*self)->poll_ = nullptr;
-    }
-    {
-      std::lock_guard<std::mutex> lock((*self)->mutex_);
-      (*self)->alive_ = false;
-    }
-    delete self;
-  }
-
-  std::mutex mutex_;
-  bool alive_ = false;  // under mutex_
-  ResultQueue results_;
-  ResultPoll* poll_ = nullptr;  // JS thread only; the low-latency mode's, else null
-  // JS thread only. Ids stay below 2^53, so they travel to JS as exact numbers.
-  uint64_t next_id_ = 0;
-  PendingMap pending_;
-};
-
-void SettleOnJsThread(Napi::Env env, Napi::Function, ChannelRef* channel, Completion* data) {
-  std::unique_ptr<Completion> completion(data);
-  if (static_cast<napi_env>(env) == nullptr) return;  // being torn down: nobody to tell
-  Napi::HandleScope scope(env);
-  try {
-    (*channel)->Settle(env, *completion);
-  } catch (const Napi::Error& error) {
-    // Building the value failed (out of memory): nothing can be thrown out of this callback,
-    // so report it as an uncaught exception rather than lose it.
-    napi_fatal_exception(env, error.Value());
-  }
-}
-
-namespace {
-
-class DetectJob : public PythonJob {
- public:
-  DetectJob(std::shared_ptr<Detector> detector, ChannelRef channel, uint64_t id,
-            std::shared_ptr<CallControl> control, BufferPin pin, const double* data, size_t length)
-      : detector_(std::move(detector)),
-        channel_(std::move(channel)),
-        control_(std::move(control)),
-        pin_(std::move(pin)),
-        data_(data),
-        length_(length) {
-    completion_->id = id;
-  }
-
-  void Run() override {
-    if (!control_->Start()) return;  // aborted while queued: never runs, rejected already
-    if (detector_->closed()) {
-      completion_->closed = true;
-    } else {
-      std::vector<int32_t>& indices = completion_->indices;
-      try {
-        completion_->outcome = CallDetect(
-            detector_->func(), data_, length_, std::move(pin_), [] { return BufferPin(); },
-            [&indices](size_t count) {
-              indices.resize(count);
-              return indices.data();
-            });
-      } catch (const std::exception& error) {
-        // Nothing may escape this thread (std::terminate), and the promise must settle: a
-        // result too large to copy (std::bad_alloc) becomes Python's MemoryError.
-        completion_->outcome.status = ResultStatus::kPythonError;
-        completion_->outcome.python_error = {"MemoryError", error.what(),
-                                             std::string("MemoryError: ") + error.what() + "\n"};
-      }
-    }
-    control_->Finish();
-    channel_->Deliver(std::move(completion_));
-  }
-
- private:
-  std::shared_ptr<Detector> detector_;
-  ChannelRef channel_;
-  std::shared_ptr<CallControl> control_;
   BufferPin pin_;  // moves into the view's base when the call starts
   const double* data_;
   size_t length_;
-  std::unique_ptr<Completion> completion_ = std::make_unique<Completion>();
 };
 
 }  // namespace
 
-Napi::Value StartDetectAsync(Napi::Env env, const std::shared_ptr<Detector>& detector,
+Napi::Value StartDetectAsync(Napi::Env env, const std::shared_ptr<PythonCallable>& callable,
                              Napi::TypedArray array, const double* data, size_t length,
                              bool with_id) {
-  ChannelRef channel = AsyncChannel::Of(env);
-  napi_deferred deferred = nullptr;
-  napi_value promise = nullptr;
-  if (napi_create_promise(env, &deferred, &promise) != napi_ok) {
-    throw Napi::Error::New(env, "cannot create a promise");
-  }
-  auto control = std::make_shared<CallControl>();
-  const uint64_t id = channel->Add(env, deferred, control);
   // Pinned now, on the JS thread: from here the memory lives until Python lets go of it,
   // whatever JS does to the array (collect, detach, transfer, abort).
-  SubmitPythonJob(std::make_unique<DetectJob>(detector, channel, id, std::move(control),
-                                              BufferPin::Of(array), data, length));
-  if (!with_id) return Napi::Value(env, promise);
-  Napi::Array out = Napi::Array::New(env, 2);
-  out.Set(0u, Napi::Value(env, promise));
-  out.Set(1u, Napi::Number::New(env, static_cast<double>(id)));
-  return out;
-}
-
-Napi::Value CancelDetectAsync(Napi::Env env, double id, Napi::Value error) {
-  AddonData* data = AddonData::Of(env);
-  const bool cancelled =
-      data->async_channel && data->async_channel->Cancel(env, static_cast<uint64_t>(id), error);
-  return Napi::Boolean::New(env, cancelled);
+  return StartAsyncCall(env, callable,
+                        std::make_unique<DetectWork>(BufferPin::Of(array), data, length), with_id);
 }
 
 }  // namespace py_outliers

@@ -1,8 +1,8 @@
 #include "numpy_view.h"
 
-// This is the only translation unit that uses numpy's C-API, so the API table can stay a
-// file-local static (no PY_ARRAY_UNIQUE_SYMBOL sharing across files).
-#include <numpy/arrayobject.h>
+// This file owns numpy's C-API table (numpy_api.h) and loads it.
+#define PY_OUTLIERS_NUMPY_API_OWNER
+#include "numpy_api.h"
 
 // The headers the compiler found must be the build interpreter's own numpy (python_config.js
 // reads its _numpyconfig.h): another numpy's headers on the include path (Debian puts a link
@@ -35,7 +35,7 @@ void PinDealloc(PyObject* self) {
 
 PyType_Slot kPinSlots[] = {
     {Py_tp_dealloc, reinterpret_cast<void*>(PinDealloc)},
-    {Py_tp_doc, const_cast<char*>("Keeps the memory of a JS Float64Array alive for numpy.")},
+    {Py_tp_doc, const_cast<char*>("Keeps the memory of a JS typed array alive for numpy.")},
     {0, nullptr},
 };
 PyType_Spec kPinSpec = {
@@ -57,15 +57,28 @@ bool ImportNumpyApi() {
 // ---- input ---------------------------------------------------------------------------------
 
 bool InputView::Create(const double* data, size_t length, BufferPin pin) {
+  const int64_t dims[1] = {static_cast<int64_t>(length)};
+  return Create(data, NPY_FLOAT64, 1, dims, std::move(pin));
+}
+
+bool InputView::Create(const void* data, int numpy_type, int ndim, const int64_t* dims,
+                       BufferPin pin) {
   PyRef base = PyRef::Steal(PyType_GenericAlloc(pin_type, 0));
   if (!base) return false;
   new (&reinterpret_cast<PinObject*>(base.get())->pin) BufferPin(std::move(pin));
 
-  npy_intp dims[1] = {static_cast<npy_intp>(length)};
+  // An empty typed array may have no memory at all; numpy would then allocate its own (and
+  // refuse our base), so give it a valid address of nothing.
+  alignas(16) static const char nothing[16] = {};
+  if (data == nullptr) data = nothing;
+  npy_intp shape[NPY_MAXDIMS];
+  for (int i = 0; i < ndim; i++) shape[i] = static_cast<npy_intp>(dims[i]);
   // No NPY_ARRAY_WRITEABLE: Python must never write into the caller's memory (item 10), and
   // numpy refuses to make such a view writeable again because its base is not an ndarray.
-  PyRef array = PyRef::Steal(PyArray_New(&PyArray_Type, 1, dims, NPY_FLOAT64, nullptr,
-                                         const_cast<double*>(data), 0,
+  // A typed array's data is always aligned to its element size (its byteOffset must be a
+  // multiple of it), so ALIGNED holds.
+  PyRef array = PyRef::Steal(PyArray_New(&PyArray_Type, ndim, shape, numpy_type, nullptr,
+                                         const_cast<void*>(data), 0,
                                          NPY_ARRAY_C_CONTIGUOUS | NPY_ARRAY_ALIGNED, nullptr));
   if (!array) return false;
   Py_INCREF(base.get());  // SetBaseObject steals one; we keep ours to watch the count

@@ -1,6 +1,6 @@
 // The two crossings between JS memory and numpy: the input view and the returned indices.
 //
-// Input: a read-only ndarray over the caller's Float64Array memory (zero copy). Its base is a
+// Input: a read-only ndarray over the caller's typed array memory (zero copy). Its base is a
 // small Python object that owns a BufferPin, so the JS memory stays alive for as long as any
 // Python object can reach the array (NOTES.md items 10-12).
 // Output: whatever the function returned, checked to be a 1-D integer array or sequence whose
@@ -24,9 +24,12 @@ bool ImportNumpyApi();
 
 class InputView {
  public:
-  // GIL held. A read-only float64 view of data[0..length). `pin` may be empty when the caller
-  // keeps the memory alive for the duration of the call and pins later (PinIfKept).
-  // Returns false with a Python exception set on failure.
+  // GIL held. A read-only, C-contiguous view of `data` with numpy type number `numpy_type`
+  // and shape dims[0..ndim). `pin` may be empty when the caller keeps the memory alive for the
+  // duration of the call and pins later (PinIfKept). Returns false with a Python exception
+  // set on failure.
+  bool Create(const void* data, int numpy_type, int ndim, const int64_t* dims, BufferPin pin);
+  // The same for detect's input: a 1-D float64 view of data[0..length).
   bool Create(const double* data, size_t length, BufferPin pin);
   PyObject* array() const { return array_.get(); }
 

@@ -2,6 +2,7 @@
 
 #include <limits>
 
+#include "async_call.h"
 #include "detect_async.h"
 #include "detect_call.h"
 #include "gil.h"
@@ -28,24 +29,8 @@ Outliers::Outliers(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Outliers>(
   scratch_ = scratch.Data();
   scratch_capacity_ = scratch.ElementLength();
 
-  GilHold hold;
-  PyRef path_list = PyRef::Steal(PyList_New(0));
-  if (!path_list) throw MakePythonError(env, TakePythonError());
-  for (uint32_t i = 0; i < paths.Length(); i++) {
-    PyRef path =
-        PyRef::Steal(PyUnicode_FromString(paths.Get(i).As<Napi::String>().Utf8Value().c_str()));
-    if (!path || PyList_Append(path_list.get(), path.get()) < 0) {
-      throw MakePythonError(env, TakePythonError());
-    }
-  }
-  PyRef func = PyRef::Steal(PyObject_CallMethod(RuntimeHelper(), "load", "ssO", module_name.c_str(),
-                                                func_name.c_str(), path_list.get()));
-  if (!func) throw MakePythonError(env, TakePythonError());
-  if (!PyCallable_Check(func.get())) {
-    throw Napi::TypeError::New(env, module_name + "." + func_name + " is not callable (it is " +
-                                        Py_TYPE(func.get())->tp_name + ")");
-  }
-  detector_ = std::make_shared<Detector>(func.Release());
+  callable_ =
+      LoadPythonCallable(env, module_name, func_name, paths, "the Outliers detector is closed");
 
   // detect() is the hot path. A prototype method must find its C++ object with napi_unwrap
   // (~800 instructions, a fifth of the call's native cost); a function of this object's own,
@@ -106,7 +91,7 @@ InputArray CheckInput(const Napi::CallbackInfo& info) {
 Napi::Value Outliers::Detect(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   InputArray input = CheckInput(info);
-  if (!detector_) throw MakeClosedError(env);
+  if (!callable_) throw MakeClosedError(env, "the Outliers detector is closed");
   if (input.length == 0) return Napi::Number::New(env, 0);
 
   Napi::Int32Array own;  // only for results that do not fit the scratch buffer
@@ -115,7 +100,7 @@ Napi::Value Outliers::Detect(const Napi::CallbackInfo& info) {
   {
     GilHold hold;
     outcome = CallDetect(
-        detector_->func(), input.data, input.length, BufferPin(),
+        callable_->func(), input.data, input.length, BufferPin(),
         [&] { return BufferPin::Of(input.array); },
         [&](size_t n) {
           count = n;
@@ -139,26 +124,18 @@ Napi::Value Outliers::Detect(const Napi::CallbackInfo& info) {
 Napi::Value Outliers::DetectAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   InputArray input = CheckInput(info);
-  if (!detector_) throw MakeClosedError(env);
+  if (!callable_) throw MakeClosedError(env, "the Outliers detector is closed");
   const bool with_id = info.Length() > 1 && info[1].ToBoolean().Value();
-  if (input.length == 0) {
-    auto deferred = Napi::Promise::Deferred::New(env);
-    deferred.Resolve(Napi::Int32Array::New(env, 0));
-    if (!with_id) return deferred.Promise();
-    Napi::Array out = Napi::Array::New(env, 2);
-    out.Set(0u, deferred.Promise());
-    out.Set(1u, Napi::Number::New(env, -1));  // settled: nothing to cancel
-    return out;
-  }
-  return StartDetectAsync(env, detector_, input.array, input.data, input.length, with_id);
+  if (input.length == 0) return SettledAsyncCall(env, Napi::Int32Array::New(env, 0), with_id);
+  return StartDetectAsync(env, callable_, input.array, input.data, input.length, with_id);
 }
 
 void Outliers::Close(const Napi::CallbackInfo&) {
   // No GIL wait on the JS thread: the last reference is released by whoever next holds it,
   // and async calls already queued see the flag and are refused.
-  if (!detector_) return;
-  detector_->Close();
-  detector_.reset();
+  if (!callable_) return;
+  callable_->Close();
+  callable_.reset();
 }
 
 }  // namespace py_outliers

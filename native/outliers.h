@@ -6,7 +6,7 @@
 #include <memory>
 
 #include "buffer_pin.h"
-#include "detector.h"
+#include "python_callable.h"
 
 namespace py_outliers {
 
@@ -23,7 +23,7 @@ class Outliers : public Napi::ObjectWrap<Outliers> {
   Napi::Value DetectAsync(const Napi::CallbackInfo& info);
   void Close(const Napi::CallbackInfo& info);
 
-  std::shared_ptr<Detector> detector_;  // null once closed
+  std::shared_ptr<PythonCallable> callable_;  // null once closed
 
   // Where detect() writes results of up to scratch_capacity_ indices; it then returns just the
   // count, and the TS layer copies them out with Int32Array.prototype.slice. V8 allocates a

@@ -69,8 +69,8 @@ Napi::Error MakePythonError(Napi::Env env, const PythonErrorInfo& info) {
   return Napi::Error(env, error);
 }
 
-Napi::Error MakeClosedError(Napi::Env env) {
-  return Napi::Error(env, AddonData::Of(env)->closed_error.New({}));
+Napi::Error MakeClosedError(Napi::Env env, const std::string& message) {
+  return Napi::Error(env, AddonData::Of(env)->closed_error.New({Napi::String::New(env, message)}));
 }
 
 Napi::Error MakeResultError(Napi::Env env, const std::string& why) {

@@ -30,8 +30,8 @@ bool LoadTracebackFormatter();
 // JS thread: a PythonError (the class registered by the TS layer) for `info`.
 Napi::Error MakePythonError(Napi::Env env, const PythonErrorInfo& info);
 
-// JS thread: the error for a call on a closed Outliers object (ClosedError).
-Napi::Error MakeClosedError(Napi::Env env);
+// JS thread: the error for a call on a closed Outliers or PythonFunction (ClosedError).
+Napi::Error MakeClosedError(Napi::Env env, const std::string& message);
 
 // JS thread: the error for a function result that breaks the rules (ResultError).
 Napi::Error MakeResultError(Napi::Env env, const std::string& why);

@@ -129,10 +129,15 @@ def add_paths(paths) -> None:
 
 
 def load(module_name: str, func_name: str, paths):
-    """Import `module_name` (after adding `paths`) and return its attribute `func_name`."""
+    """Import `module_name` (after adding `paths`) and return its attribute `func_name`.
+
+    A dotted `func_name` walks attributes: `("numpy", "linalg.norm")` is `numpy.linalg.norm`.
+    """
     add_paths(paths)
-    module = importlib.import_module(module_name)
-    return getattr(module, func_name)
+    found = importlib.import_module(module_name)
+    for name in func_name.split("."):
+        found = getattr(found, name)
+    return found
 
 
 def info() -> dict:

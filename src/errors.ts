@@ -33,10 +33,10 @@ export class ResultError extends Error {
   }
 }
 
-/** A call on an `Outliers` object after `close()`. */
+/** A call on an `Outliers` or `PythonFunction` object after `close()`. */
 export class ClosedError extends Error {
-  constructor() {
-    super('the Outliers detector is closed');
+  constructor(message = 'the Outliers detector is closed') {
+    super(message);
     this.name = 'ClosedError';
   }
 }

@@ -6,6 +6,7 @@
 import bindings from 'bindings';
 
 import type { ClosedError, PythonError, ResultError } from './errors.js';
+import type { RuntimeInfo } from './runtime.js';
 
 /** The native Outliers object (native/outliers.cc). */
 export interface NativeOutliers {
@@ -19,6 +20,23 @@ export interface NativeOutliers {
 
 export interface NativeOutliersConstructor {
   new (moduleName: string, funcName: string, paths: string[], scratch: Int32Array): NativeOutliers;
+}
+
+/** The native PythonFunction object (native/python_function.cc). int64: 0 bigint, 1 int32, 2 float64. */
+export interface NativePythonFunction {
+  call(args: readonly unknown[], kwargs: object | undefined, int64: number): unknown;
+  callAsync(args: readonly unknown[], kwargs: object | undefined, int64: number): Promise<unknown>;
+  callAsync(
+    args: readonly unknown[],
+    kwargs: object | undefined,
+    int64: number,
+    withId: true,
+  ): [Promise<unknown>, number];
+  close(): void;
+}
+
+export interface NativePythonFunctionConstructor {
+  new (moduleName: string, funcName: string, paths: string[]): NativePythonFunction;
 }
 
 export interface NativeAddon {
@@ -35,10 +53,13 @@ export interface NativeAddon {
   ): void;
   /** Rejects async call `id` with `error` now; false if it had settled. */
   cancel(id: number, error: Error): boolean;
-  runtimeInfo(): Record<string, string | boolean>;
+  runtimeInfo(): RuntimeInfo;
+  /** Tests and bench: 0 hands result arrays off (default), 1 copies them, 2 as if external buffers were refused. */
+  setResultTransfer(mode: 0 | 1 | 2): void;
   /** What the addon was compiled against; constant, no Python start. */
   buildInfo: { executable: string; pythonVersion: string; numpyVersion: string };
   Outliers: NativeOutliersConstructor;
+  PythonFunction: NativePythonFunctionConstructor;
 }
 
 let addon: NativeAddon | undefined;

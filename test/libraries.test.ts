@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { PACKAGE_ENTRY, PROBE_DIR, runNode, seedCase } from './helpers.js';
+import { PACKAGE_ENTRY, PROBE_DIR, runNode, seedCase, uniform } from './helpers.js';
 
 const python = process.env['PY_OUTLIERS_TEST_LIBRARIES_PYTHON'];
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-libraries-'));
@@ -60,4 +60,64 @@ describe.runIf(python)('libraries inside py-outliers agree with plain Python', (
       expect(inNode(func, 'detectAsync')).toEqual(expected);
     });
   }
+});
+
+// The issue's real functions through PythonFunction, each against plain Python on the same data.
+describe.runIf(python)('PythonFunction on real library functions agrees with plain Python', () => {
+  const x = uniform(2000, 3).map((v, i) => Math.sin(i / 7) + 0.3 * v);
+  const matrix = uniform(80_000, 5);
+  const embeddings = Float32Array.from(uniform(384_000, 9));
+  fs.writeFileSync(path.join(scratch, 'x.f64'), Buffer.from(x.buffer));
+  fs.writeFileSync(path.join(scratch, 'matrix.f64'), Buffer.from(matrix.buffer));
+  fs.writeFileSync(path.join(scratch, 'embeddings.f32'), Buffer.from(embeddings.buffer));
+
+  it('IsolationForest scores, find_peaks, a float32 norm, percentile and median', () => {
+    const script =
+      `import sys, json; sys.path.insert(0, ${JSON.stringify(PROBE_DIR)})\n` +
+      `import libraries\n` +
+      `print(json.dumps(libraries.plain_python_answers(sys.argv[1])))`;
+    const plain = spawnSync(python!, ['-c', script, scratch], { encoding: 'utf8' });
+    expect(plain.stderr).toBe('');
+    const expected = JSON.parse(plain.stdout) as Record<string, unknown>;
+
+    const env: NodeJS.ProcessEnv = { ...process.env, PY_OUTLIERS_PYTHON: python };
+    delete env['PYTHONUNBUFFERED'];
+    const run = runNode(
+      `const { PythonFunction, ndarray } = require(${JSON.stringify(PACKAGE_ENTRY)});
+       const fs = require('fs');
+       const read = (name, Kind) => { const b = fs.readFileSync(${JSON.stringify(scratch)} + '/' + name);
+         return new Kind(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
+       const x = read('x.f64', Float64Array);
+       const X = ndarray(read('matrix.f64', Float64Array), [10000, 8]);
+       const E = ndarray(read('embeddings.f32', Float32Array), [1000, 384]);
+       const scores = new PythonFunction('libraries', 'isolation_scores', { paths: [${JSON.stringify(PROBE_DIR)}] }).call([X]);
+       const [peaks, props] = new PythonFunction('scipy.signal', 'find_peaks').call([x], { height: 0.5, distance: 5 });
+       const norms = new PythonFunction('numpy', 'linalg.norm').call([E], { axis: 1 });
+       const pct = new PythonFunction('numpy', 'percentile').call([x, [5, 50, 95]]);
+       const median = new PythonFunction('numpy', 'median').call([x]);
+       const kinds = [scores, peaks, props.peak_heights, norms, pct].map((a) => a.constructor.name + ':' + a.length);
+       console.log(JSON.stringify({ kinds, typeofMedian: typeof median, answers: {
+         isolation: Array.from(scores), peaks: [Array.from(peaks, Number), { peak_heights: Array.from(props.peak_heights) }],
+         norms: Array.from(norms), percentiles: Array.from(pct), median } }));`,
+      { env },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    const got = JSON.parse(run.stdout) as {
+      kinds: string[];
+      typeofMedian: string;
+      answers: unknown;
+    };
+    const peakCount = (expected['peaks'] as number[][])[0]!.length;
+    expect(peakCount).toBeGreaterThan(10);
+    expect(got.kinds).toEqual([
+      'Float64Array:10000',
+      `BigInt64Array:${peakCount}`,
+      `Float64Array:${peakCount}`,
+      'Float32Array:1000',
+      'Float64Array:3',
+    ]);
+    expect(got.typeofMedian).toBe('number');
+    expect(got.answers).toEqual(expected);
+  });
 });

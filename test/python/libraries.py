@@ -36,3 +36,27 @@ def scipy_zscore(data):
     from scipy import stats
 
     return np.flatnonzero(np.abs(stats.zscore(data)) > 2)
+
+
+def isolation_scores(x):
+    """The issue's IsolationForest case, as a function PythonFunction can call."""
+    from sklearn.ensemble import IsolationForest
+
+    return IsolationForest(random_state=0).fit(x).decision_function(x)
+
+
+def plain_python_answers(folder):
+    """What plain Python gives for test/libraries.test.ts's PythonFunction cases."""
+    import scipy.signal
+
+    x = np.fromfile(f"{folder}/x.f64", dtype="<f8")
+    matrix = np.fromfile(f"{folder}/matrix.f64", dtype="<f8").reshape(10_000, 8)
+    embeddings = np.fromfile(f"{folder}/embeddings.f32", dtype="<f4").reshape(1000, 384)
+    peaks, properties = scipy.signal.find_peaks(x, height=0.5, distance=5)
+    return {
+        "isolation": isolation_scores(matrix).tolist(),
+        "peaks": [peaks.tolist(), {"peak_heights": properties["peak_heights"].tolist()}],
+        "norms": np.linalg.norm(embeddings, axis=1).tolist(),
+        "percentiles": np.percentile(x, [5, 50, 95]).tolist(),
+        "median": float(np.median(x)),
+    }

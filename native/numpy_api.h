@@ -1,0 +1,15 @@
+// numpy's C-API for every translation unit that uses it.
+//
+// numpy's C-API is a table of function pointers that import_array() loads at run time. Each
+// file that includes this header shares the one table (PY_ARRAY_UNIQUE_SYMBOL); numpy_view.cc
+// defines it (PY_OUTLIERS_NUMPY_API_OWNER) and loads it in ImportNumpyApi().
+#pragma once
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#define PY_ARRAY_UNIQUE_SYMBOL py_outliers_numpy_api
+#ifndef PY_OUTLIERS_NUMPY_API_OWNER
+#define NO_IMPORT_ARRAY
+#endif
+#include <numpy/arrayobject.h>

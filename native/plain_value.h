@@ -1,0 +1,113 @@
+// A value on its way between JS and Python, as plain C++ data that any thread may hold.
+//
+// An async call must not touch the GIL on the JS thread, nor JS values on a Python thread, so
+// arguments and results cross as a PlainTree: the JS thread makes one from the arguments
+// (js_to_plain.h), a Python thread makes Python objects from it (plain_to_python.h), the
+// result takes the same road back (python_to_plain.h, plain_to_js.h). The sync call takes the
+// same road, so the rules are one. Arrays are never serialised: an argument array is its JS
+// memory, pinned; a result array is the ndarray itself (handed to JS) or one copy of it.
+#pragma once
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <node_api.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "buffer_pin.h"
+
+namespace py_outliers {
+
+// The typed array kinds, as Node-API numbers them. Float16Array exists where the Node line's
+// headers have it (Node 26 and later).
+#ifdef NODE_API_HAS_FLOAT16_ARRAY
+constexpr bool kHasFloat16Array = true;
+constexpr napi_typedarray_type kFloat16Array = napi_float16_array;
+#else
+constexpr bool kHasFloat16Array = false;
+constexpr napi_typedarray_type kFloat16Array = static_cast<napi_typedarray_type>(-1);
+#endif
+
+// The most dimensions an array may have either way (numpy 1.x's limit).
+constexpr int kMaxDims = 32;
+// The deepest nesting either way: deeper is refused, which also catches a value that holds
+// itself.
+constexpr int kMaxDepth = 200;
+
+size_t ElementSize(napi_typedarray_type type);
+
+// Memory from malloc, freed with free (so it can back an external ArrayBuffer).
+struct FreeDeleter {
+  void operator()(void* p) const { std::free(p); }
+};
+using MallocBuffer = std::unique_ptr<uint8_t, FreeDeleter>;
+
+// A Python object kept alive from a thread that may not hold the GIL: released through
+// ReleaseWhenGilHeld (deferred_release.h).
+class KeptPyObject {
+ public:
+  KeptPyObject() = default;
+  explicit KeptPyObject(PyObject* obj) : obj_(obj) {}  // takes over a new reference
+  ~KeptPyObject();
+  KeptPyObject(KeptPyObject&& other) noexcept : obj_(other.Release()) {}
+  KeptPyObject& operator=(KeptPyObject&& other) noexcept;
+  explicit operator bool() const { return obj_ != nullptr; }
+  PyObject* Release() {
+    PyObject* obj = obj_;
+    obj_ = nullptr;
+    return obj;
+  }
+
+ private:
+  PyObject* obj_ = nullptr;
+};
+
+struct PlainArray {
+  napi_typedarray_type type = napi_float64_array;
+  std::vector<int64_t> shape;  // the array's dimensions
+  bool nd = false;             // JS side: { data, shape } (else the bare typed array)
+  const void* data = nullptr;  // shape's product times ElementSize(type) bytes
+  size_t byte_length = 0;
+  // Who owns `data`, one of:
+  BufferPin pin;          // an argument: the JS memory (or empty in a sync call, pinned if kept)
+  KeptPyObject owner;     // a result handed off: the ndarray, nothing else in Python sees it
+  MallocBuffer copy;      // a result copied out of Python
+  int64_t js_index = -1;  // a sync call's argument: which JS array, to pin it if Python keeps it
+};
+
+// Pre-order: a kList node is followed by `count` values, a kDict node by `count` pairs of
+// (kString key, value).
+struct PlainNode {
+  enum class Kind : uint8_t { kNone, kBool, kFloat, kInt, kBigInt, kString, kList, kDict, kArray };
+  Kind kind = Kind::kNone;
+  bool boolean = false;
+  double number = 0;
+  int64_t integer = 0;  // kInt
+  size_t index = 0;     // kString, kBigInt, kArray: into PlainTree's table; kList, kDict: count
+};
+
+// An integer beyond int64: its magnitude as 64-bit words, least significant first.
+struct PlainBigInt {
+  bool negative = false;
+  std::vector<uint64_t> words;
+};
+
+struct PlainTree {
+  std::vector<PlainNode> nodes;
+  std::vector<std::string> strings;
+  std::vector<PlainBigInt> bigints;
+  std::vector<PlainArray> arrays;
+};
+
+// How int64 and uint64 results reach JS (PythonFunction's `int64` option).
+enum class Int64Mode {
+  kBigInt,   // BigInt64Array / BigUint64Array; a Python int beyond 2^53 is a bigint
+  kInt32,    // Int32Array, each value checked to fit; beyond 2^53 is a ResultError
+  kFloat64,  // Float64Array, each value checked to be exact (|v| <= 2^53); the same
+};
+
+}  // namespace py_outliers
