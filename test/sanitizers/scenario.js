@@ -44,6 +44,7 @@ async function main() {
   closing.close();
   await Promise.allSettled(pending);
   for (let i = 0; i < 100; i++) new lib.Outliers().detect(v); // collected, never closed
+  await pythonFunctionPaths();
   global.gc?.();
   await new Promise((resolve, reject) => {
     const worker = new Worker(
@@ -56,6 +57,62 @@ async function main() {
     worker.once('error', reject);
   });
   console.log('scenario done');
+}
+
+// PythonFunction: every argument kind in, every result kind out (copied and handed off), the
+// errors of each side, pins kept by Python, async calls, close.
+async function pythonFunctionPaths() {
+  const fn = (name) => new lib.PythonFunction('functions', name, { paths: [PROBES] });
+  const describe = fn('describe');
+  const args = [
+    Float32Array.from([1, 2]),
+    lib.ndarray(new Int16Array(6), [2, 3]),
+    new BigUint64Array(3),
+    3,
+    1.5,
+    2n ** 90n,
+    'text',
+    [null, true, { nested: [1] }],
+  ];
+  for (let i = 0; i < 200; i++) describe.call(args, { k: new Uint8Array(4) });
+  await Promise.all(Array.from({ length: 200 }, () => describe.callAsync(args, { k: 1 })));
+  for (const dtype of ['float64', 'float32', 'int64', 'uint64', 'bool', 'float16', 'int8']) {
+    fn('of_dtype').call([dtype]);
+    await fn('of_dtype').callAsync([dtype], {}, { int64: 'int32' });
+  }
+  fn('layouts').call();
+  fn('scalars').call();
+  fn('python_values').call();
+  for (const kind of ['set', 'generator', 'object_array', 'self', 'int_key']) {
+    try {
+      fn('bad').call([kind]);
+    } catch {
+      /* expected */
+    }
+    await fn('bad')
+      .callAsync([kind])
+      .catch(() => {});
+  }
+  try {
+    describe.call([new Map()]);
+  } catch {
+    /* expected */
+  }
+  for (const mode of [0, 1, 2]) {
+    require('../../dist/native.js').loadAddon().setResultTransfer(mode);
+    fn('fresh').call([100_000]);
+    await fn('fresh').callAsync([100_000]);
+    fn('fresh_in_list').call([50_000]);
+  }
+  require('../../dist/native.js').loadAddon().setResultTransfer(0);
+  fn('keep').call([new Float64Array(1000)]);
+  await fn('keep').callAsync([new Float64Array(1000)]);
+  fn('drop_kept').call();
+  const closing = fn('noop');
+  const pending = Array.from({ length: 50 }, () => closing.callAsync([new Float64Array(10)]));
+  closing.close();
+  await Promise.allSettled(pending);
+  fn('forget_fresh').call();
 }
 
 main();
