@@ -27,6 +27,7 @@
         "native/plain_to_python.cc",
         "native/python_to_plain.cc",
         "native/plain_to_js.cc",
+        "native/adopted_buffer.cc",
         "native/result_poll.cc"
       ],
       "dependencies": [

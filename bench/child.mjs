@@ -5,7 +5,7 @@
 //
 // Requests (one JSON line each on stdin): {op: 'measure', mode, size, budgetMs, minSamples},
 // for inproc {op: 'eventLoop'}, {op: 'throughput'}, {op: 'threadThroughput'}, {op: 'cpuPerCall'},
-// {op: 'idleCpu'}, {op: 'runtime'},
+// {op: 'idleCpu'}, {op: 'runtime'}, {op: 'functionCalls'} (also ncp),
 // for grpc {op: 'remoteThroughput'}.
 import fs from 'node:fs';
 import fsPromises from 'node:fs/promises';
@@ -16,6 +16,7 @@ import { createHistogram, monitorEventLoopDelay, performance } from 'node:perf_h
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 
+import { inprocessFunctionCalls, ncpFunctionCalls } from './functions.mjs';
 import {
   QUICK,
   makeInput,
@@ -212,6 +213,11 @@ serveRequests({
   },
 
   runtime: () => ({ runtime: require(path.join(ROOT, 'dist', 'index.js')).runtimeInfo() }),
+
+  // PythonFunction's costs, or the same calls through node-calls-python (bench/functions.mjs).
+  functionCalls: () => ({
+    functionCalls: family === 'ncp' ? ncpFunctionCalls() : inprocessFunctionCalls(),
+  }),
 
   // Zero copy: the trivial call on 1 value against the same call on 10M values, alternating
   // within each round (measuring them minutes apart would compare the machine's moods).

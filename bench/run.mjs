@@ -20,6 +20,7 @@ import {
   roundsFor,
   summarize,
 } from './measure.mjs';
+import { functionReport } from './functions.mjs';
 import { backendLabel, sameP99Ratios, serviceLoad } from './service.mjs';
 
 const require = createRequire(import.meta.url);
@@ -594,6 +595,14 @@ async function main() {
     });
     showProgress('zero copy: the trivial call on 1 value against a large input, alternating');
     Object.assign(extra, await inproc.request({ op: 'zeroCopy' }));
+    showProgress('PythonFunction: call overhead, a matrix in, a large result out');
+    const ncpFamily = families.find((f) => f.name === 'node-calls-python');
+    extra.functionCalls = {
+      inprocess: (await inproc.request({ op: 'functionCalls' })).functionCalls,
+      ncp: extra.skipped?.some((s) => s.startsWith('node-calls-python'))
+        ? undefined
+        : (await ncpFamily.request({ op: 'functionCalls' })).functionCalls,
+    };
     Object.assign(extra, await inproc.request({ op: 'runtime' }));
     delete extra.ok;
   } finally {
@@ -1000,6 +1009,11 @@ function report(all, extra) {
       t.extraMs <= 30,
       `${t.extraMs.toFixed(0)} ms`,
     ]);
+  }
+  if (extra.functionCalls) {
+    const fromFunctions = functionReport(extra.functionCalls);
+    sections.push(...fromFunctions.sections);
+    targets.push(...fromFunctions.targets);
   }
   for (const skipped of extra.skipped ?? []) sections.push(`Skipped: ${skipped}.`);
   sections.push(

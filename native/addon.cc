@@ -4,10 +4,10 @@
 
 #include <uv.h>
 
+#include "adopted_buffer.h"
 #include "async_call.h"
 #include "gil.h"
 #include "outliers.h"
-#include "plain_to_js.h"
 #include "py_ref.h"
 #include "python_error.h"
 #include "python_exit.h"

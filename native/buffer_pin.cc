@@ -13,7 +13,9 @@ BufferPin BufferPin::Of(napi_value typed_array) {
   v8::Local<v8::Value> value;
   std::memcpy(static_cast<void*>(&value), &typed_array, sizeof(typed_array));
   BufferPin pin;
-  pin.store_ = value.As<v8::TypedArray>()->Buffer()->GetBackingStore();
+  std::shared_ptr<v8::BackingStore> store = value.As<v8::TypedArray>()->Buffer()->GetBackingStore();
+  pin.shrinkable_ = store->IsResizableByUserJavaScript() && !store->IsShared();
+  pin.store_ = std::move(store);
   return pin;
 }
 

@@ -22,9 +22,13 @@ class BufferPin {
   // `typed_array` must be a live (not detached) TypedArray; JS thread only.
   static BufferPin Of(napi_value typed_array);
   bool empty() const { return store_ == nullptr; }
+  // Whether JS can shrink the memory (a resizable ArrayBuffer; a growable SharedArrayBuffer
+  // only grows, so a view of its present length stays valid).
+  bool shrinkable() const { return shrinkable_; }
 
  private:
   std::shared_ptr<void> store_;  // a std::shared_ptr<v8::BackingStore>, type-erased
+  bool shrinkable_ = false;
 };
 
 }  // namespace py_outliers

@@ -10,8 +10,7 @@ constexpr double kMaxSafeInteger = 9007199254740991.0;  // Number.MAX_SAFE_INTEG
 
 class ArgumentReader {
  public:
-  ArgumentReader(Napi::Env env, bool pin_now, PlainTree* tree, std::vector<napi_value>* js_arrays)
-      : env_(env), pin_now_(pin_now), tree_(tree), js_arrays_(js_arrays) {}
+  ArgumentReader(Napi::Env env, PlainTree* tree) : env_(env), tree_(tree) {}
 
   void Positional(napi_value args) {
     uint32_t count = 0;
@@ -219,24 +218,17 @@ class ArgumentReader {
     size_t length = 0;
     void* data = nullptr;
     napi_value buffer = nullptr;
-    size_t offset = 0;
-    Check(napi_get_typedarray_info(env_, value, &type, &length, &data, &buffer, &offset));
+    Check(napi_get_typedarray_info(env_, value, &type, &length, &data, &buffer, nullptr));
     // A detached buffer shows as length 0, so only an empty array needs the check.
     if (length == 0) {
       bool detached = false;
       Check(napi_is_detached_arraybuffer(env_, buffer, &detached));
       if (detached) Fail("'s ArrayBuffer is detached");
     }
-    // A resizable ArrayBuffer can shrink under Python's view (a SharedArrayBuffer can only
-    // grow, so a view of it stays valid: see docs/values.md).
-    napi_value resizable = nullptr;
-    bool is_resizable = false;
-    if (napi_get_named_property(env_, buffer, "resizable", &resizable) == napi_ok) {
-      napi_valuetype kind = napi_undefined;
-      napi_typeof(env_, resizable, &kind);
-      if (kind == napi_boolean) napi_get_value_bool(env_, resizable, &is_resizable);
-    }
-    if (is_resizable) {
+    // Pinned now, sync or async: the pin is also what tells whether JS could shrink the memory
+    // under Python's view (a resizable ArrayBuffer), which is refused.
+    BufferPin pin = BufferPin::Of(value);
+    if (pin.shrinkable()) {
       Fail(
           "is over a resizable ArrayBuffer, which could shrink while Python reads it: pass a "
           "copy (.slice())");
@@ -270,12 +262,7 @@ class ArgumentReader {
     }
     array.data = data;
     array.byte_length = length * size;
-    if (pin_now_) {
-      array.pin = BufferPin::Of(value);
-    } else {
-      array.js_index = static_cast<int64_t>(js_arrays_->size());
-      js_arrays_->push_back(value);
-    }
+    array.pin = std::move(pin);
     Push({PlainNode::Kind::kArray}).index = tree_->arrays.size();
     tree_->arrays.push_back(std::move(array));
   }
@@ -336,18 +323,15 @@ class ArgumentReader {
   }
 
   Napi::Env env_;
-  const bool pin_now_;
   PlainTree* tree_;
-  std::vector<napi_value>* js_arrays_;
   napi_value object_prototype_ = nullptr;
   std::string path_;  // where the value being read is, for errors
 };
 
 }  // namespace
 
-void ArgumentsToPlain(Napi::Env env, napi_value args, napi_value kwargs, bool pin_now,
-                      PlainTree* tree, std::vector<napi_value>* js_arrays) {
-  ArgumentReader reader(env, pin_now, tree, js_arrays);
+void ArgumentsToPlain(Napi::Env env, napi_value args, napi_value kwargs, PlainTree* tree) {
+  ArgumentReader reader(env, tree);
   reader.Positional(args);
   reader.Keywords(kwargs);
 }

@@ -17,11 +17,9 @@ namespace py_outliers {
 
 // Converts `args` (a JS Array of positional arguments) and `kwargs` (a plain object, or
 // undefined/null for none) into `tree`: node 0 is a kList of the positional arguments, then a
-// kDict of the keyword arguments. With `pin_now` (an async call) every array is pinned now;
-// otherwise (a sync call) each array's JS value is appended to `js_arrays`, and its
-// `js_index` says where, so that it can be pinned if Python keeps it.
+// kDict of the keyword arguments. Every array is pinned (buffer_pin.h) on the way, sync call
+// or async: from here its memory lives until Python lets go of it.
 // Throws a Napi::TypeError that names the argument (`args[1]`, `kwargs.height[0]`).
-void ArgumentsToPlain(Napi::Env env, napi_value args, napi_value kwargs, bool pin_now,
-                      PlainTree* tree, std::vector<napi_value>* js_arrays);
+void ArgumentsToPlain(Napi::Env env, napi_value args, napi_value kwargs, PlainTree* tree);
 
 }  // namespace py_outliers

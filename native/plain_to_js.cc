@@ -1,30 +1,23 @@
 #include "plain_to_js.h"
 
-#include <atomic>
 #include <cstring>
 
+#include "adopted_buffer.h"
 #include "python_to_plain.h"
 
 namespace py_outliers {
 namespace {
 
 constexpr int64_t kMaxSafeInteger = 9007199254740991;
-std::atomic<bool> simulate_refusal{false};
 
-// What an external ArrayBuffer owns: a handed-off ndarray or a copy, and its size for V8's
-// external memory accounting.
-struct ExternalMemory {
+// What an adopted ArrayBuffer owns: a handed-off ndarray or a copy.
+struct AdoptedMemory {
   KeptPyObject owner;
   MallocBuffer copy;
-  int64_t bytes = 0;
 };
 
-void FreeExternal(napi_env env, void*, void* hint) {
-  auto* memory = static_cast<ExternalMemory*>(hint);
-  int64_t ignored = 0;
-  napi_adjust_external_memory(env, -memory->bytes, &ignored);
-  delete memory;  // the ndarray through ReleaseWhenGilHeld: no GIL wait here
-}
+// Any thread (adopted_buffer.h): the ndarray through ReleaseWhenGilHeld, never a GIL wait.
+void FreeAdopted(void*, size_t, void* memory) { delete static_cast<AdoptedMemory*>(memory); }
 
 class JsBuilder {
  public:
@@ -113,30 +106,20 @@ class JsBuilder {
   }
 
   // An ArrayBuffer over the array's own memory (the ndarray's, or its one copy), or null for
-  // a copy into V8's memory: small arrays, and where external buffers are not allowed.
+  // a copy into V8's memory: small arrays, and where outside memory is not allowed.
   napi_value ExternalBuffer(PlainArray& array) {
-    if (array.byte_length < kHandOffMinBytes || external_refused_) return nullptr;
-    auto memory = std::make_unique<ExternalMemory>();
+    if (array.byte_length < kHandOffMinBytes) return nullptr;
+    auto memory = std::make_unique<AdoptedMemory>();
     memory->owner = std::move(array.owner);
     memory->copy = std::move(array.copy);
-    memory->bytes = static_cast<int64_t>(array.byte_length);
-    napi_value buffer = nullptr;
-    const napi_status status = simulate_refusal.load(std::memory_order_relaxed)
-                                   ? napi_no_external_buffers_allowed
-                                   : napi_create_external_arraybuffer(
-                                         env_, const_cast<void*>(array.data), array.byte_length,
-                                         FreeExternal, memory.get(), &buffer);
-    if (status == napi_no_external_buffers_allowed) {
-      external_refused_ = true;
+    napi_value buffer = AdoptIntoArrayBuffer(env_, const_cast<void*>(array.data), array.byte_length,
+                                             FreeAdopted, memory.get());
+    if (buffer == nullptr) {
       array.owner = std::move(memory->owner);
       array.copy = std::move(memory->copy);
       return nullptr;
     }
-    Check(status);
-    memory.release();  // the buffer's finalizer owns it now
-    int64_t ignored = 0;
-    // V8 counts this memory towards its GC heuristics, as it counts its own buffers.
-    napi_adjust_external_memory(env_, static_cast<int64_t>(array.byte_length), &ignored);
+    memory.release();  // the buffer's deleter owns it now
     return buffer;
   }
 
@@ -146,14 +129,9 @@ class JsBuilder {
 
   Napi::Env env_;
   PlainTree* tree_;
-  bool external_refused_ = false;
 };
 
 }  // namespace
-
-void SimulateNoExternalBuffers(bool refused) {
-  simulate_refusal.store(refused, std::memory_order_relaxed);
-}
 
 Napi::Value PlainToJs(Napi::Env env, PlainTree* tree) {
   size_t at = 0;

@@ -9,12 +9,9 @@
 
 namespace py_outliers {
 
-// Builds the value at the tree's root, taking over its arrays' memory. Where the runtime
-// refuses external ArrayBuffers (napi_no_external_buffers_allowed, as under V8's sandbox in
-// Electron) every array is copied into V8's memory instead. Throws Napi::Error on failure.
+// Builds the value at the tree's root, taking over its arrays' memory (adopted_buffer.h).
+// Where the runtime refuses memory from outside V8 (its sandbox, in Electron) every array is
+// copied into V8's memory instead. Throws Napi::Error on failure.
 Napi::Value PlainToJs(Napi::Env env, PlainTree* tree);
-
-// Tests: behave as if the runtime refused external ArrayBuffers.
-void SimulateNoExternalBuffers(bool refused);
 
 }  // namespace py_outliers

@@ -1,6 +1,7 @@
 #include "plain_to_python.h"
 
 #include "numpy_api.h"
+#include "numpy_view.h"
 
 namespace py_outliers {
 namespace {
@@ -129,8 +130,7 @@ PyRef PythonCall::Value(PlainTree* tree, size_t* at) {
         return PyRef();
       }
       PyRef out = PyRef::Borrow(view.array());
-      views_.push_back(std::move(view));
-      view_js_index_.push_back(array.js_index);
+      view.ReleaseAndPinIfKept([] { return BufferPin(); });  // pinned already: just let go
       return out;
     }
   }

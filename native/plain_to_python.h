@@ -7,7 +7,6 @@
 
 #include <vector>
 
-#include "numpy_view.h"
 #include "plain_value.h"
 #include "py_ref.h"
 
@@ -21,17 +20,10 @@ class PythonCall {
   // func(*args, **kwargs) through vectorcall: a new reference, or null with an exception set.
   PyObject* Call(PyObject* func) const;
 
-  // Drops the arguments. A view Python still holds (or anything made from it) that was built
-  // without a pin is pinned now: `pin_js_array(js_index)` pins that JS array (a sync call).
-  template <typename PinJsArray>
-  void ReleaseAndPinIfKept(PinJsArray&& pin_js_array) {
+  // Drops our references to the arguments; a view Python kept keeps its pin.
+  void Release() {
     values_.clear();
     kwnames_.Reset();
-    for (size_t i = 0; i < views_.size(); i++) {
-      const int64_t js_index = view_js_index_[i];
-      views_[i].ReleaseAndPinIfKept([&] { return pin_js_array(js_index); });
-    }
-    views_.clear();
   }
 
  private:
@@ -40,8 +32,6 @@ class PythonCall {
   std::vector<PyRef> values_;  // the positional arguments, then the keyword arguments' values
   size_t positional_ = 0;
   PyRef kwnames_;  // a tuple of the keywords, or null
-  std::vector<InputView> views_;
-  std::vector<int64_t> view_js_index_;
 };
 
 }  // namespace py_outliers

@@ -73,10 +73,9 @@ struct PlainArray {
   const void* data = nullptr;  // shape's product times ElementSize(type) bytes
   size_t byte_length = 0;
   // Who owns `data`, one of:
-  BufferPin pin;          // an argument: the JS memory (or empty in a sync call, pinned if kept)
-  KeptPyObject owner;     // a result handed off: the ndarray, nothing else in Python sees it
-  MallocBuffer copy;      // a result copied out of Python
-  int64_t js_index = -1;  // a sync call's argument: which JS array, to pin it if Python keeps it
+  BufferPin pin;       // an argument: the JS memory
+  KeptPyObject owner;  // a result handed off: the ndarray, nothing else in Python sees it
+  MallocBuffer copy;   // a result copied out of Python
 };
 
 // Pre-order: a kList node is followed by `count` values, a kDict node by `count` pairs of
@@ -101,6 +100,15 @@ struct PlainTree {
   std::vector<std::string> strings;
   std::vector<PlainBigInt> bigints;
   std::vector<PlainArray> arrays;
+
+  // Empties it, keeping the capacity (a sync call's tree is reused). Pins and owners still
+  // held are released.
+  void Clear() {
+    nodes.clear();
+    strings.clear();
+    bigints.clear();
+    arrays.clear();
+  }
 };
 
 // How int64 and uint64 results reach JS (PythonFunction's `int64` option).

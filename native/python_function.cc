@@ -1,9 +1,6 @@
 #include "python_function.h"
 
-#include <vector>
-
 #include "async_call.h"
-#include "buffer_pin.h"
 #include "gil.h"
 #include "js_to_plain.h"
 #include "plain_to_js.h"
@@ -27,23 +24,13 @@ Int64Mode ModeOf(const Napi::Value& value) {
   }
 }
 
-// How a call ended, as plain data.
-struct CallOutcome {
-  ResultStatus status = ResultStatus::kOk;
-  PythonErrorInfo python_error;
-  std::string why;
-  PlainTree result;
-};
-
-// GIL held: arguments in, the call, the result out. `pin_js_array(index)` pins a sync call's
-// argument that Python kept (async calls pinned theirs up front).
-template <typename PinJsArray>
-void RunCall(PyObject* func, PlainTree* args, Int64Mode mode, PinJsArray&& pin_js_array,
+// GIL held: arguments in, the call, the result out. `call` and `outcome->result` are empty
+// on entry (reused, so that a sync call allocates nothing once warm).
+void RunCall(PyObject* func, PlainTree* args, Int64Mode mode, PythonCall* call,
              CallOutcome* outcome) {
-  PythonCall call;
   PyRef result;
-  if (call.Build(args)) result = PyRef::Steal(call.Call(func));
-  call.ReleaseAndPinIfKept(pin_js_array);
+  if (call->Build(args)) result = PyRef::Steal(call->Call(func));
+  call->Release();
   if (result) {
     outcome->status = ResultToPlain(result.get(), mode, &outcome->result, &outcome->why);
     result.Reset();  // a handed-off array keeps its own reference
@@ -67,7 +54,8 @@ class CallWork : public AsyncWork {
 
   std::unique_ptr<AsyncOutcome> Run(PyObject* func) override {
     CallOutcome outcome;
-    RunCall(func, &args_, mode_, [](int64_t) { return BufferPin(); }, &outcome);
+    PythonCall call;
+    RunCall(func, &args_, mode_, &call, &outcome);
     switch (outcome.status) {
       case ResultStatus::kOk: {
         auto value = std::make_unique<ValueOutcome>();
@@ -92,7 +80,6 @@ class CallWork : public AsyncWork {
 Napi::Function PythonFunction::Define(Napi::Env env) {
   return DefineClass(env, "PythonFunction",
                      {
-                         InstanceMethod<&PythonFunction::Call>("call"),
                          InstanceMethod<&PythonFunction::CallAsync>("callAsync"),
                          InstanceMethod<&PythonFunction::Close>("close"),
                      });
@@ -100,24 +87,40 @@ Napi::Function PythonFunction::Define(Napi::Env env) {
 
 PythonFunction::PythonFunction(const Napi::CallbackInfo& info)
     : Napi::ObjectWrap<PythonFunction>(info) {
-  callable_ = LoadPythonCallable(info.Env(), info[0].As<Napi::String>().Utf8Value(),
+  Napi::Env env = info.Env();
+  callable_ = LoadPythonCallable(env, info[0].As<Napi::String>().Utf8Value(),
                                  info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::Array>(),
                                  kClosed);
+  // As Outliers' detect (outliers.cc): a function of this object's own, so the hot path gets
+  // its C++ object from napi_get_cb_info rather than napi_unwrap.
+  info.This().As<Napi::Object>().DefineProperty(Napi::PropertyDescriptor::Value(
+      "call", Napi::Function::New<CallTrampoline>(env, "call", this), napi_default));
+}
+
+Napi::Value PythonFunction::CallTrampoline(const Napi::CallbackInfo& info) {
+  return static_cast<PythonFunction*>(info.Data())->Call(info);
 }
 
 Napi::Value PythonFunction::Call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!callable_) throw MakeClosedError(env, kClosed);
-  PlainTree args;
-  std::vector<napi_value> js_arrays;
-  ArgumentsToPlain(env, info[0], info[1], /*pin_now=*/false, &args, &js_arrays);
-  CallOutcome outcome;
+  // The scratch space, unless a getter run while reading the arguments called us again.
+  std::unique_ptr<Scratch> own;
+  Scratch* scratch = &scratch_;
+  if (scratch_.busy) {
+    own = std::make_unique<Scratch>();
+    scratch = own.get();
+  }
+  scratch->busy = true;
+  struct Done {
+    Scratch* scratch;
+    ~Done() { scratch->Clear(); }
+  } done{scratch};
+  ArgumentsToPlain(env, info[0], info[1], &scratch->args);
+  CallOutcome& outcome = scratch->outcome;
   {
     GilHold hold;
-    RunCall(
-        callable_->func(), &args, ModeOf(info[2]),
-        [&](int64_t index) { return BufferPin::Of(js_arrays[static_cast<size_t>(index)]); },
-        &outcome);
+    RunCall(callable_->func(), &scratch->args, ModeOf(info[2]), &scratch->call, &outcome);
   }
   switch (outcome.status) {
     case ResultStatus::kOk:
@@ -136,7 +139,7 @@ Napi::Value PythonFunction::CallAsync(const Napi::CallbackInfo& info) {
   PlainTree args;
   // Pinned now, on the JS thread: from here each array's memory lives until Python lets go of
   // it, whatever JS does to it (collect, detach, transfer, abort).
-  ArgumentsToPlain(env, info[0], info[1], /*pin_now=*/true, &args, nullptr);
+  ArgumentsToPlain(env, info[0], info[1], &args);
   return StartAsyncCall(env, callable_,
                         std::make_unique<CallWork>(std::move(args), ModeOf(info[2])),
                         info[3].ToBoolean().Value());
