@@ -25,6 +25,15 @@ const described = (args: unknown[], kwargs?: Record<string, unknown>): Described
   describePy.call(args as never, kwargs as never) as unknown as Described;
 
 declare const gc: () => void;
+
+function hasUsing(): boolean {
+  try {
+    new Function('{ using x = null; }');
+    return true;
+  } catch {
+    return false;
+  }
+}
 const settle = async () => {
   for (let i = 0; i < 4; i++) {
     gc();
@@ -548,6 +557,22 @@ describe('callAsync', () => {
     const disposed = fn('noop');
     disposed[Symbol.dispose]();
     expect(() => disposed.call()).toThrow(ClosedError);
+  });
+
+  // Node 20 and 22 have no syntax for it; [Symbol.dispose] itself is tested above.
+  it.runIf(hasUsing())('`using` closes it at the end of the block (Node 24 and later)', () => {
+    const script = `
+      const { PythonFunction, ClosedError } = require(${JSON.stringify(PACKAGE_ENTRY)});
+      let escaped;
+      {
+        using f = new PythonFunction('numpy', 'median');
+        console.log(f.call([Float64Array.from([1, 2, 3])]));
+        escaped = f;
+      }
+      try { escaped.call([new Float64Array(1)]); } catch (e) { console.log(e instanceof ClosedError); }`;
+    const run = runNode(script);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toBe('2\ntrue\n');
   });
 
   it('works in a Worker, and a Worker ended mid-call leaves the process well', () => {

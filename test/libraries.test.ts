@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { PACKAGE_ENTRY, PROBE_DIR, runNode, seedCase, uniform } from './helpers.js';
+import { PACKAGE_ENTRY, PROBE_DIR, ROOT, runNode, seedCase, uniform } from './helpers.js';
 
 const python = process.env['PY_OUTLIERS_TEST_LIBRARIES_PYTHON'];
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-libraries-'));
@@ -119,5 +119,29 @@ describe.runIf(python)('PythonFunction on real library functions agrees with pla
     ]);
     expect(got.typeofMedian).toBe('number');
     expect(got.answers).toEqual(expected);
+  });
+});
+
+describe.runIf(python)('examples/functions', () => {
+  it('runs each call of the README', () => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PY_OUTLIERS_PYTHON: python };
+    delete env['PYTHONUNBUFFERED'];
+    const run = spawnSync(
+      process.execPath,
+      [path.join(ROOT, 'examples', 'functions', 'main.mjs')],
+      {
+        encoding: 'utf8',
+        env,
+        timeout: 60_000,
+      },
+    );
+    expect(run.stderr).toBe('');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^isolation scores: Float64Array\(10000\)/m);
+    expect(run.stdout).toMatch(/^find_peaks: Int32Array\(\d+\) at .*; heights Float64Array$/m);
+    expect(run.stdout).toMatch(/^norms: Float32Array\(1000\)/m);
+    expect(run.stdout).toMatch(/^percentiles 5\/50\/95: /m);
+    expect(run.stdout).toMatch(/^median: -?[\d.]+ \(number\)$/m);
+    expect(run.stdout).toMatch(/^find_peaks, async: \d+ peaks$/m);
   });
 });
