@@ -37,7 +37,7 @@ BUILD_ID_FILE := .cache/addon-build-id
 # numpy as NUMPY says; everything else as pinned.
 PIP_NUMPY = $(if $(filter pinned,$(NUMPY)),$(shell grep '^numpy==' python/requirements.txt),$(if $(filter system,$(NUMPY)),,numpy==$(NUMPY)))
 
-.PHONY: all build test test-node test-libraries lint format bench bench-instructions service soak typecheck asan valgrind clean distclean FORCE
+.PHONY: api-docs all build test test-node test-libraries lint format bench bench-instructions service soak typecheck asan valgrind clean distclean FORCE
 
 all: build
 
@@ -77,6 +77,11 @@ python/generated/%_pb2_grpc.py: python/%.proto $(VENV_STAMP)
 
 typecheck: $(NPM_STAMP)
 	npm run typecheck
+
+# The API reference, generated from the TSDoc by TypeDoc (typedoc.json) into build/api/. An
+# export without documentation, or a broken {@link}, is an error: CI runs it.
+api-docs: $(NPM_STAMP)
+	npx typedoc
 
 # The benchmark's comparison rows: the function as a FastAPI app (python/requirements-bench.txt).
 BENCH_STAMP := $(VENV)/.bench-requirements-installed

@@ -25,9 +25,9 @@ AddonData::AddonData(Napi::Env env) {
 
 void AddonData::AdoptThreadState(Napi::Env env) {
   if (thread_state_ != nullptr) return;
-  // Made once per JS thread (NOTES.md item 19): PyThreadState_New also registers it as this
-  // OS thread's state for the PyGILState API, and marks it as not to be freed by
-  // PyGILState_Release, so every GilHold on this thread reuses it.
+  // Made once per JS thread (docs/architecture.md, "Thread states"): PyThreadState_New also
+  // registers it as this OS thread's state for the PyGILState API, and marks it as not to be freed
+  // by PyGILState_Release, so every GilHold on this thread reuses it.
   PyThreadState* state = PyThreadState_New(PyInterpreterState_Main());
   if (state == nullptr) throw Napi::Error::New(env, "cannot create a Python thread state");
   if (PyGILState_GetThisThreadState() != state) {
@@ -48,7 +48,8 @@ AddonData::~AddonData() {
 
 namespace {
 
-// start(pythonDir, { PythonError, ResultError, ClosedError }, threads): starts Python (once per
+// start(pythonDir, { PythonError, ResultError, ClosedError, PythonStartError }, threads): starts
+// Python (once per
 // process) and prepares this environment to call it. threads: 0 for the process's setting, else
 // how many Python threads the caller asked for, which must match the running count.
 void Start(const Napi::CallbackInfo& info) {
@@ -60,7 +61,10 @@ void Start(const Napi::CallbackInfo& info) {
   data->closed_error = Napi::Persistent(errors.Get("ClosedError").As<Napi::Function>());
   const int threads = info[2].As<Napi::Number>().Int32Value();
   const std::string& failure = EnsurePythonStarted(info[0].As<Napi::String>().Utf8Value(), threads);
-  if (!failure.empty()) throw Napi::Error::New(env, "py-outliers: " + failure);
+  if (!failure.empty()) {
+    Napi::Function start_error = errors.Get("PythonStartError").As<Napi::Function>();
+    throw Napi::Error(env, start_error.New({Napi::String::New(env, "py-outliers: " + failure)}));
+  }
   if (threads > 0 && threads != RuntimeFacts().python_threads) {
     throw Napi::Error::New(env, "py-outliers: Python already runs with " +
                                     std::to_string(RuntimeFacts().python_threads) +

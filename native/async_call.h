@@ -6,7 +6,8 @@
 // to the environment's AsyncChannel, which settles the promise on the JS thread. Outliers'
 // detectAsync and PythonFunction's callAsync differ only in their AsyncWork.
 //
-// Lifetimes, each a crash some peer shipped (NOTES.md item 17):
+// Lifetimes, each a crash some peer shipped (docs/architecture.md, "Lifetimes at exit and in
+// Workers"):
 //  - the environment may end (process.exit, worker.terminate) while a call runs: the channel
 //    then drops the outcome instead of calling into a dead environment;
 //  - the JS object may be closed or collected while calls are queued: the job owns the

@@ -1,12 +1,12 @@
 // Keeping the memory behind a JS typed array alive for as long as Python can see it.
 //
-// Why not a napi_ref (NOTES.md item 11): a reference keeps the ArrayBuffer *object* alive, but
-// not its memory. Transferring the buffer (postMessage with a transfer list, structuredClone
-// with transfer) detaches it and moves the memory to a new owner, possibly in another Worker,
-// which frees it when *it* is collected; a Python view would then read freed memory. V8's
-// BackingStore is the memory itself, reference counted and safe to release on any thread, so
-// holding it is a pin that survives detach, transfer, GC and even the Worker's teardown. It is
-// the only V8 (non-Node-API) call in the addon; the addon is always built from source against
+// Why not a napi_ref (docs/architecture.md, "The input view"): a reference keeps the ArrayBuffer
+// *object* alive, but not its memory. Transferring the buffer (postMessage with a transfer list,
+// structuredClone with transfer) detaches it and moves the memory to a new owner, possibly in
+// another Worker, which frees it when *it* is collected; a Python view would then read freed
+// memory. V8's BackingStore is the memory itself, reference counted and safe to release on any
+// thread, so holding it is a pin that survives detach, transfer, GC and even the Worker's teardown.
+// It is the only V8 (non-Node-API) call in the addon; the addon is always built from source against
 // the running Node's headers, so the ABI is the one it runs with.
 #pragma once
 

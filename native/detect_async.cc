@@ -12,7 +12,7 @@ namespace py_outliers {
 namespace {
 
 // The indices, copied out of Python on its thread, into a V8-allocated Int32Array on the JS
-// thread (NOTES.md item 14).
+// thread (docs/architecture.md, "Results").
 class IndicesOutcome : public AsyncOutcome {
  public:
   void Settle(Napi::Env env, napi_deferred deferred) override {

@@ -7,7 +7,8 @@
 // The headers the compiler found must be the build interpreter's own numpy (python_config.js
 // reads its _numpyconfig.h): another numpy's headers on the include path (Debian puts a link
 // to its python3-numpy headers inside Python's include dir) would compile against the wrong
-// ABI and fail only at run time with "_ARRAY_API not found" (NOTES.md item 25).
+// ABI and fail only at run time with "_ARRAY_API not found" (docs/architecture.md, "numpy
+// headers").
 static_assert(NPY_ABI_VERSION == PY_OUTLIERS_NUMPY_ABI_VERSION &&
                   NPY_API_VERSION == PY_OUTLIERS_NUMPY_API_VERSION,
               "py-outliers: the numpy headers on the include path are not those of the build "
@@ -73,7 +74,7 @@ bool InputView::Create(const void* data, int numpy_type, int ndim, const int64_t
   if (data == nullptr) data = nothing;
   npy_intp shape[NPY_MAXDIMS];
   for (int i = 0; i < ndim; i++) shape[i] = static_cast<npy_intp>(dims[i]);
-  // No NPY_ARRAY_WRITEABLE: Python must never write into the caller's memory (item 10), and
+  // No NPY_ARRAY_WRITEABLE: Python must never write into the caller's memory, and
   // numpy refuses to make such a view writeable again because its base is not an ndarray.
   // A typed array's data is always aligned to its element size (its byteOffset must be a
   // multiple of it), so ALIGNED holds.

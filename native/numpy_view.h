@@ -2,10 +2,10 @@
 //
 // Input: a read-only ndarray over the caller's typed array memory (zero copy). Its base is a
 // small Python object that owns a BufferPin, so the JS memory stays alive for as long as any
-// Python object can reach the array (NOTES.md items 10-12).
+// Python object can reach the array (docs/architecture.md, "The input view").
 // Output: whatever the function returned, checked to be a 1-D integer array or sequence whose
 // every element is a valid index, then narrowed into int32 memory the caller provides
-// (NOTES.md items 13-14).
+// (docs/architecture.md, "Results").
 #pragma once
 
 #define PY_SSIZE_T_CLEAN

@@ -76,11 +76,12 @@ InputArray CheckInput(const Napi::CallbackInfo& info) {
     napi_is_detached_arraybuffer(env, buffer, &detached);
     if (detached) throw Napi::TypeError::New(env, "values' ArrayBuffer is detached");
   }
-  // Indices travel back as int32 (NOTES.md item 13).
+  // Indices travel back as int32 (docs/architecture.md, "Results").
   if (length > static_cast<size_t>(std::numeric_limits<int32_t>::max())) {
     throw Napi::RangeError::New(env, "values has more than 2^31-1 elements");
   }
-  // `data` already includes byteOffset (NOTES.md item 9): no offset arithmetic here.
+  // `data` already includes byteOffset (docs/architecture.md, "The input view"): no offset
+  // arithmetic here.
   return {Napi::TypedArray(env, value), static_cast<const double*>(data), length};
 }
 

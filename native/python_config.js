@@ -4,8 +4,8 @@
 // linker settings taken from that very interpreter.
 //
 // Why a script: the addon must be compiled, linked and later run against one and the same
-// interpreter (NOTES.md item 3), so every path comes from asking it, never from hard-coded
-// versions. Choice, first match wins:
+// interpreter (docs/architecture.md, "Which Python"), so every path comes from asking it,
+// never from hard-coded versions. Choice, first match wins:
 //   1. $PY_OUTLIERS_PYTHON (not $PYTHON: node-gyp reads that one for gyp itself)
 //   2. <package>/.venv/bin/python, when it exists (what `make` creates)
 //   3. python3 on PATH
@@ -127,7 +127,8 @@ function print(what, info) {
       return;
     case 'include-dirs':
       // numpy's own headers first: Debian's python3-numpy puts a `numpy` link (its own,
-      // older headers) inside Python's include dir, which would otherwise win (NOTES.md 25).
+      // older headers) inside Python's include dir, which would otherwise win
+      // (docs/architecture.md, "numpy headers").
       console.log([info.numpy_include, info.include].join(' '));
       return;
     case 'libraries':

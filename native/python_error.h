@@ -1,10 +1,10 @@
 // Python exceptions, carried to JS as PythonError.
 //
 // The exception is taken, formatted and cleared while the GIL is held, and only plain strings
-// cross to the JS side (NOTES.md item 15): no Python object outlives its GIL hold, and the
-// JS error can be built later on another thread (async calls). SystemExit and
+// cross to the JS side (docs/architecture.md, "Errors"): no Python object outlives its GIL hold,
+// and the JS error can be built later on another thread (async calls). SystemExit and
 // KeyboardInterrupt are exceptions like any other here: nothing calls PyErr_Print, the one
-// C-API function that would turn SystemExit into exit() of the Node process (item 16).
+// C-API function that would turn SystemExit into exit() of the Node process.
 #pragma once
 
 #define PY_SSIZE_T_CLEAN

@@ -1,6 +1,7 @@
 // Python's exit work, without finalizing: at the process's end the embedded interpreter does
 // what `python` does before it exits (join non-daemon threads, run `atexit` handlers, flush
-// sys.stdout and sys.stderr), but Py_Finalize is still never called (NOTES.md items 2, 31).
+// sys.stdout and sys.stderr), but Py_Finalize is still never called (docs/architecture.md, "One
+// interpreter per process").
 //
 // When: once per process, at whichever comes first of
 //  - the main thread's environment teardown (a cleanup hook: the event loop ran dry), and

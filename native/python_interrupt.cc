@@ -41,7 +41,8 @@ void Interrupt(const std::vector<std::shared_ptr<CallControl>>& calls) {
 
 void Loop() {
   pthread_setname_np(pthread_self(), "py-outliers/int");
-  // A thread state of its own, once, for every GilHold on this thread (NOTES.md item 19).
+  // A thread state of its own, once, for every GilHold on this thread (docs/architecture.md,
+  // "Thread states").
   PyThreadState_New(PyInterpreterState_Main());
   Requests& requests = TheRequests();
   for (;;) {

@@ -30,16 +30,18 @@ PyObject* runtime_helper = nullptr;
 NativeRuntimeFacts facts;
 
 // The interpreter to behave as: $PY_OUTLIERS_PYTHON at run time, else the one recorded at
-// build time. Its path is what makes a venv work (item 3): Python's path computation finds
-// pyvenv.cfg next to it, so site-packages, sys.prefix and sys.executable are the venv's.
+// build time. Its path is what makes a venv work (docs/architecture.md, "Which Python"): Python's
+// path computation finds pyvenv.cfg next to it, so site-packages, sys.prefix and sys.executable are
+// the venv's.
 std::string ChooseExecutable() {
   const char* from_env = std::getenv("PY_OUTLIERS_PYTHON");
   return from_env != nullptr && *from_env != '\0' ? from_env : PY_OUTLIERS_EXECUTABLE;
 }
 
 // Node loads addons with RTLD_LOCAL, which hides libpython's symbols from numpy's own
-// extension modules ("undefined symbol: PyExc_..."; item 1). Re-open the very libpython this
-// addon is linked to with RTLD_GLOBAL; the addon itself stays local.
+// extension modules ("undefined symbol: PyExc_..."; docs/architecture.md, "Loading libpython").
+// Re-open the very libpython this addon is linked to with RTLD_GLOBAL; the addon itself stays
+// local.
 std::string PromoteLibpython() {
   Dl_info where{};
   if (dladdr(reinterpret_cast<void*>(&Py_InitializeFromConfig), &where) == 0 ||

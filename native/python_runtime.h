@@ -4,8 +4,8 @@
 // thread and each worker_threads Worker), so the start is guarded by std::call_once and its
 // outcome, success or the reason for failure, is shared by every later caller: a failed start
 // is not retried, because a half-initialized interpreter cannot be trusted to start again.
-// Py_Finalize is never called (NOTES.md item 2): numpy cannot be imported a second time, and
-// finalizing while another thread waits for the GIL crashes.
+// Py_Finalize is never called (docs/architecture.md, "One interpreter per process"): numpy cannot
+// be imported a second time, and finalizing while another thread waits for the GIL crashes.
 #pragma once
 
 #define PY_SSIZE_T_CLEAN
@@ -33,7 +33,8 @@ PyObject* RuntimeHelper();
 // Facts about the running interpreter that only the C side knows.
 struct NativeRuntimeFacts {
   std::string libpython;  // the libpython the addon loaded
-  bool malloc_tuning;     // whether glibc's malloc thresholds were raised (item 20)
+  bool malloc_tuning;     // whether glibc's malloc thresholds were raised (docs/architecture.md,
+                          // "malloc thresholds")
   int python_threads;     // how many Python threads run async calls
   int usable_cpus;        // the CPUs the process may use when Python started (cpu_budget.h)
   int64_t spin_ns;        // the low-latency mode's window (PY_OUTLIERS_SPIN_US); 0: off

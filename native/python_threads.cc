@@ -122,7 +122,8 @@ void Loop(int index) {
 // Node unloads an addon (dlclose) when the last environment that loaded it ends, e.g. when
 // the only Worker that used it exits. These threads run our code for the life of the process,
 // and Python holds pointers into it (the pin type's dealloc), so the library must stay
-// mapped: re-open it with RTLD_NODELETE (still RTLD_LOCAL, see NOTES.md item 1).
+// mapped: re-open it with RTLD_NODELETE (still RTLD_LOCAL; docs/architecture.md, "Keeping the addon
+// mapped").
 std::string KeepLibraryLoaded() {
   Dl_info self{};
   if (dladdr(reinterpret_cast<void*>(&KeepLibraryLoaded), &self) == 0 ||

@@ -10,7 +10,7 @@
 //
 // Why threads of our own rather than the libuv pool: a pool thread parked on the GIL is one
 // fewer for fs, dns and crypto work, and each of our threads keeps one Python thread state for
-// its whole life (NOTES.md item 19). Thread 0 *is* the interpreter's main
+// its whole life (docs/architecture.md, "Thread states"). Thread 0 *is* the interpreter's main
 // thread: Py_InitializeFromConfig runs there, so the main thread state never belongs to a JS
 // thread (a Worker) that may go away, and the exit work (threading._shutdown) runs there too.
 #pragma once

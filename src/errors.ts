@@ -1,4 +1,17 @@
-/** Errors thrown (or rejected with) by py-outliers, besides the built-in TypeError/RangeError. */
+/**
+ * Errors thrown (or rejected with) by py-outliers, besides the built-in TypeError/RangeError.
+ * Each has a string `code`, as Node's own errors do: `ERR_PY_OUTLIERS_*`, and `ABORT_ERR` for
+ * an abort.
+ */
+
+/** The `code` of each py-outliers error class. */
+export type PyOutliersErrorCode =
+  | 'ERR_PY_OUTLIERS_PYTHON'
+  | 'ERR_PY_OUTLIERS_RESULT'
+  | 'ERR_PY_OUTLIERS_CLOSED'
+  | 'ERR_PY_OUTLIERS_REMOTE'
+  | 'ERR_PY_OUTLIERS_PYTHON_START'
+  | 'ABORT_ERR';
 
 /**
  * A Python exception raised by the called function (or while importing it).
@@ -8,6 +21,8 @@
  * `KeyboardInterrupt` in Python gives this error too; it never ends the Node process.
  */
 export class PythonError extends Error {
+  /** `'ERR_PY_OUTLIERS_PYTHON'`. */
+  readonly code = 'ERR_PY_OUTLIERS_PYTHON';
   /** The Python exception class name, e.g. `'ValueError'`. */
   readonly type: string;
   /** The formatted Python traceback (`traceback.format_exception`). */
@@ -22,19 +37,26 @@ export class PythonError extends Error {
 }
 
 /**
- * The Python function returned something that is not a valid list of indices: not a 1-D
+ * The Python function returned something that breaks the rules: for `Outliers`, not a 1-D
  * integer array or sequence, more indices than input values, or an index outside
- * `[0, values.length)`. The message says which.
+ * `[0, values.length)`; for `PythonFunction`, a value JS has no counterpart for, or an int64
+ * that does not fit the mode asked for. The message says which, and where.
  */
 export class ResultError extends Error {
+  /** `'ERR_PY_OUTLIERS_RESULT'`. */
+  readonly code = 'ERR_PY_OUTLIERS_RESULT';
+
   constructor(message: string) {
     super(`invalid result from the Python function: ${message}`);
     this.name = 'ResultError';
   }
 }
 
-/** A call on an `Outliers` or `PythonFunction` object after `close()`. */
+/** A call on an `Outliers`, `PythonFunction` or `RemoteOutliers` object after `close()`. */
 export class ClosedError extends Error {
+  /** `'ERR_PY_OUTLIERS_CLOSED'`. */
+  readonly code = 'ERR_PY_OUTLIERS_CLOSED';
+
   constructor(message = 'the Outliers detector is closed') {
     super(message);
     this.name = 'ClosedError';
@@ -43,16 +65,33 @@ export class ClosedError extends Error {
 
 /**
  * A {@link RemoteOutliers} call failed in transport: the server is unreachable, the deadline
- * passed, or the server broke the protocol. `code` is the gRPC status code.
+ * passed, or the server broke the protocol. `grpcStatus` is the gRPC status code.
  */
 export class RemoteError extends Error {
+  /** `'ERR_PY_OUTLIERS_REMOTE'`. */
+  readonly code = 'ERR_PY_OUTLIERS_REMOTE';
   /** The gRPC status code (`@grpc/grpc-js` `status`), e.g. 14 for UNAVAILABLE. */
-  readonly code: number;
+  readonly grpcStatus: number;
 
-  constructor(message: string, code: number) {
+  constructor(message: string, grpcStatus: number) {
     super(message);
     this.name = 'RemoteError';
-    this.code = code;
+    this.grpcStatus = grpcStatus;
+  }
+}
+
+/**
+ * Python could not start in this process (no usable interpreter, a libpython or numpy that
+ * does not match the build...). The message names the cause and the fix. Every later call in
+ * the process fails with the same error: an interpreter that failed to start is not retried.
+ */
+export class PythonStartError extends Error {
+  /** `'ERR_PY_OUTLIERS_PYTHON_START'`. */
+  readonly code = 'ERR_PY_OUTLIERS_PYTHON_START';
+
+  constructor(message: string) {
+    super(message);
+    this.name = 'PythonStartError';
   }
 }
 
@@ -62,6 +101,7 @@ export class RemoteError extends Error {
  * `AbortSignal.timeout()`, a `TimeoutError` DOMException).
  */
 export class AbortError extends Error {
+  /** `'ABORT_ERR'`. */
   readonly code = 'ABORT_ERR';
 
   constructor(reason?: unknown) {

@@ -28,7 +28,9 @@ export type TypedArray =
  * {@link ndarray}, which checks that the shape fits.
  */
 export interface NDArray<T extends TypedArray = TypedArray> {
+  /** The elements, in C order (the last dimension varies fastest). */
   readonly data: T;
+  /** The dimensions; their product is `data.length`. */
   readonly shape: readonly number[];
 }
 

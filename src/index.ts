@@ -11,11 +11,19 @@ import path from 'node:path';
 import { ClosedError } from './errors.js';
 import { type NativeOutliers } from './native.js';
 import { addon, runCancellable } from './runtime.js';
-import { checkSignal, type CallOptions } from './signal.js';
+import { checkSignal, type AsyncDetector, type CallOptions } from './signal.js';
 import { checkValues, withCallSite } from './values.js';
 
-export { AbortError, ClosedError, PythonError, RemoteError, ResultError } from './errors.js';
-export type { CallOptions } from './signal.js';
+export {
+  AbortError,
+  ClosedError,
+  PythonError,
+  PythonStartError,
+  RemoteError,
+  ResultError,
+  type PyOutliersErrorCode,
+} from './errors.js';
+export type { AsyncDetector, CallOptions } from './signal.js';
 export { RemoteOutliers, type RemoteOutliersOptions, type RemoteTlsOptions } from './remote.js';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './server.js';
 export {
@@ -61,7 +69,7 @@ export interface OutliersOptions {
  * The function receives a read-only, 1-D float64 numpy array that is a view of the caller's
  * memory, and must return a 1-D integer array or sequence of indices into it.
  */
-export class Outliers {
+export class Outliers implements AsyncDetector {
   #native: NativeOutliers | undefined;
   /** Where the native layer writes sync results that fit; copied out with slice(). */
   readonly #scratch = new Int32Array(SCRATCH_INDICES);
@@ -158,5 +166,10 @@ export class Outliers {
   close(): void {
     this.#native?.close();
     this.#native = undefined;
+  }
+
+  /** {@link Outliers.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 }

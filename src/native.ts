@@ -5,7 +5,7 @@
  */
 import bindings from 'bindings';
 
-import type { ClosedError, PythonError, ResultError } from './errors.js';
+import type { ClosedError, PythonError, PythonStartError, ResultError } from './errors.js';
 import type { RuntimeInfo } from './runtime.js';
 
 /** The native Outliers object (native/outliers.cc). */
@@ -47,6 +47,7 @@ export interface NativeAddon {
       PythonError: typeof PythonError;
       ResultError: typeof ResultError;
       ClosedError: typeof ClosedError;
+      PythonStartError: typeof PythonStartError;
     },
     /** 0: the process's setting; else the count asked for, which must match a running one. */
     threads: number,

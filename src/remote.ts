@@ -13,7 +13,7 @@ import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 
 import { AbortError, ClosedError, PythonError, RemoteError, ResultError } from './errors.js';
-import { checkSignal, onAbort, type CallOptions } from './signal.js';
+import { checkSignal, onAbort, type AsyncDetector, type CallOptions } from './signal.js';
 import { checkValues, withCallSite } from './values.js';
 
 const PROTO = path.resolve(__dirname, '..', 'python', 'detect.proto');
@@ -57,7 +57,7 @@ function grpcPackages(): GrpcPackages {
     const grpcJs = require('@grpc/grpc-js') as typeof grpc;
     const protoLoader = require('@grpc/proto-loader') as typeof import('@grpc/proto-loader');
     const definition = protoLoader.loadSync(PROTO, {
-      longs: Number, // int64 indices as numbers, not Long objects (NOTES.md item 22)
+      longs: Number, // int64 indices as numbers, not Long objects (docs/architecture.md, "The gRPC wire")
       defaults: true,
     });
     const loaded = grpcJs.loadPackageDefinition(definition) as unknown as {
@@ -72,8 +72,9 @@ function grpcPackages(): GrpcPackages {
 export interface RemoteTlsOptions {
   /** Certificates to trust (a self-signed server's own). Default: the system's roots. */
   readonly ca?: Buffer;
-  /** Client certificate chain and key, for servers that ask for one (mutual TLS). */
+  /** Client certificate chain, for servers that ask for one (mutual TLS), with {@link key}. */
   readonly cert?: Buffer;
+  /** The private key of {@link cert}. */
   readonly key?: Buffer;
 }
 
@@ -232,7 +233,7 @@ function metadataString(error: grpc.ServiceError, key: string): string | undefin
  * remote.close();
  * ```
  */
-export class RemoteOutliers {
+export class RemoteOutliers implements AsyncDetector {
   readonly #target: string;
   readonly #deadlineMs: number;
   readonly #raw: boolean;
@@ -297,7 +298,7 @@ export class RemoteOutliers {
       const input = checkValues(values);
       const signal = checkSignal(options);
       const clients = this.#clients;
-      if (clients === undefined) throw new ClosedError();
+      if (clients === undefined) throw new ClosedError('the RemoteOutliers client is closed');
       if (signal?.aborted) throw new AbortError(signal.reason);
       if (input.length === 0) return new Int32Array(0); // as in-process: no call for no data
       const client = clients[this.#next++ % clients.length]!;
@@ -323,7 +324,7 @@ export class RemoteOutliers {
             call = stream;
           } else {
             // protobufjs encodes `repeated double` from a plain array only: the conversion is
-            // part of what this RPC costs, and is timed with it (NOTES.md item 22).
+            // part of what this RPC costs, and is timed with it (docs/architecture.md, "The gRPC wire").
             call = client.Detect({ values: Array.from(input) }, callOptions, (error, reply) =>
               error ? reject(error) : resolve(Int32Array.from(reply!.indices)),
             );
@@ -382,9 +383,19 @@ export class RemoteOutliers {
     }
   }
 
+  /** {@link RemoteOutliers.detect}, under the name {@link AsyncDetector} shares with `Outliers`. */
+  detectAsync(values: Float64Array, options?: CallOptions): Promise<Int32Array> {
+    return this.detect(values, options);
+  }
+
   /** Closes the channels. Idempotent; calls after it reject with {@link ClosedError}. */
   close(): void {
     for (const client of this.#clients ?? []) client.close();
     this.#clients = undefined;
+  }
+
+  /** {@link RemoteOutliers.close}, for `using`. */
+  [Symbol.dispose](): void {
+    this.close();
   }
 }

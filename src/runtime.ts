@@ -1,7 +1,7 @@
 /** The embedded interpreter: its one start per process, its settings, what it reports. */
 import path from 'node:path';
 
-import { AbortError, ClosedError, PythonError, ResultError } from './errors.js';
+import { AbortError, ClosedError, PythonError, PythonStartError, ResultError } from './errors.js';
 import { loadAddon, type NativeAddon } from './native.js';
 import { onAbort } from './signal.js';
 
@@ -16,7 +16,11 @@ let requestedThreads = 0;
 export function addon(): NativeAddon {
   if (startedAddon === undefined) {
     const loaded = loadAddon();
-    loaded.start(PYTHON_DIR, { PythonError, ResultError, ClosedError }, requestedThreads);
+    loaded.start(
+      PYTHON_DIR,
+      { PythonError, ResultError, ClosedError, PythonStartError },
+      requestedThreads,
+    );
     startedAddon = loaded;
   }
   return startedAddon;

@@ -12,8 +12,9 @@ const PYTHON_DIR = path.resolve(__dirname, '..', 'python');
 
 /** Options of {@link startGrpcServer}. */
 export interface GrpcServerOptions {
-  /** Module and function to serve. Default `'outliers'` / `'detect'`. */
+  /** The module to serve. Default `'outliers'`. */
   readonly moduleName?: string;
+  /** The function in it to serve. Default `'detect'`. */
   readonly funcName?: string;
   /** Directories prepended to the server's `sys.path`. */
   readonly paths?: readonly string[];
@@ -31,8 +32,9 @@ export interface GrpcServerOptions {
   readonly workers?: number;
   /** Calls each process runs at once (`--threads`). Default 2. */
   readonly threads?: number;
-  /** PEM certificate chain and private key files: serve TLS (`--tls-cert`, `--tls-key`). */
+  /** A PEM certificate chain file: serve TLS (`--tls-cert`), with {@link tlsKey}. */
   readonly tlsCert?: string;
+  /** The PEM private key file of {@link tlsCert} (`--tls-key`). */
   readonly tlsKey?: string;
   /**
    * The Python interpreter to run it with. Default: `$PY_OUTLIERS_PYTHON`, else the one the
@@ -47,12 +49,15 @@ export interface GrpcServerOptions {
  * A running server; `stop()` ends it (SIGTERM: calls in flight finish, up to 5 s) and waits
  * for it to exit.
  */
-export interface GrpcServer {
+export interface GrpcServer extends AsyncDisposable {
   /** `host:port` to connect to (loopback if it listens on every interface). */
   readonly address: string;
   /** The server's process (with `workers` > 1, the one that supervises them). */
   readonly pid: number;
+  /** Ends the server and waits for its process to exit. Idempotent. */
   stop(): Promise<void>;
+  /** {@link GrpcServer.stop}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 function choosePython(): string {
@@ -147,13 +152,15 @@ export async function startGrpcServer(options: GrpcServerOptions = {}): Promise<
         }
       });
     });
+    const stop = async (): Promise<void> => {
+      forget();
+      await stopChild(child);
+    };
     return {
       address: localAddress(host, port),
       pid: child.pid!,
-      stop: async () => {
-        forget();
-        await stopChild(child);
-      },
+      stop,
+      [Symbol.asyncDispose]: stop,
     };
   } catch (error) {
     forget();

@@ -12,6 +12,25 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * What `Outliers` and `RemoteOutliers` both are, for async use: a service can take either, and
+ * move from one process to many machines without changing its calls.
+ *
+ * ```ts
+ * function handler(detector: AsyncDetector) {
+ *   return (values: Float64Array) => detector.detectAsync(values, { signal: AbortSignal.timeout(100) });
+ * }
+ * handler(new Outliers());
+ * handler(new RemoteOutliers(['10.0.0.1:50051', '10.0.0.2:50051']));
+ * ```
+ */
+export interface AsyncDetector extends Disposable {
+  /** The indices of `values`' outliers, off the event loop; `signal` aborts the call. */
+  detectAsync(values: Float64Array, options?: CallOptions): Promise<Int32Array>;
+  /** Releases the detector. Idempotent; calls after it throw (or reject with) `ClosedError`. */
+  close(): void;
+}
+
 /** The call's signal, checked; throws TypeError for anything that is not an AbortSignal. */
 export function checkSignal(options: CallOptions | undefined): AbortSignal | undefined {
   if (options === undefined) return undefined;

@@ -76,6 +76,58 @@ describe('installed from its npm pack tarball', () => {
     expect(out).toBe(`11\n${BUILD_PYTHON}\n`);
   });
 
+  it('ESM and CommonJS export the same names', () => {
+    const out = node([
+      '--input-type=module',
+      '-e',
+      `import * as esm from 'py-outliers';
+       import { createRequire } from 'node:module';
+       const cjs = createRequire(process.cwd() + '/')('py-outliers');
+       console.log(JSON.stringify([Object.keys(esm).sort(), Object.keys(cjs).filter((k) => k !== '__esModule').sort()]));`,
+    ]);
+    const [esm, cjs] = JSON.parse(out) as [string[], string[]];
+    expect(cjs).toContain('PythonFunction');
+    expect(esm).toEqual(cjs);
+  });
+
+  it("runs the README's quick start, in TypeScript with \`using\`", () => {
+    fs.writeFileSync(
+      path.join(scratch, 'quickstart.ts'),
+      `import { Outliers, PythonFunction, ndarray, type AsyncDetector } from 'py-outliers';
+       async function main(): Promise<void> {
+         const values = new Float64Array(1000).fill(1);
+         values[7] = 97;
+         using o = new Outliers();
+         const idx: Int32Array = o.detect(values);
+         const detector: AsyncDetector = o;
+         const later = await detector.detectAsync(values, { signal: AbortSignal.timeout(10_000) });
+         using norm = new PythonFunction('numpy', 'linalg.norm');
+         const norms = await norm.callAsync<Float32Array>([ndarray(new Float32Array(6).fill(2), [2, 3])], { axis: 1 });
+         using median = new PythonFunction('numpy', 'median');
+         console.log(idx.join(), later.join(), Array.from(norms, (n) => n.toFixed(3)).join(), median.call([values]));
+       }
+       main();`,
+    );
+    const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
+    node([
+      tsc,
+      '--strict',
+      '--skipLibCheck',
+      '--target',
+      'es2022',
+      '--lib',
+      'es2022,esnext.disposable,dom',
+      '--types',
+      'node',
+      '--typeRoots',
+      path.join(ROOT, 'node_modules', '@types'),
+      '--module',
+      'commonjs',
+      'quickstart.ts',
+    ]);
+    expect(node(['quickstart.js'])).toBe('7 7 3.464,3.464 1\n');
+  });
+
   it('type-checks for a TypeScript user', () => {
     fs.writeFileSync(
       path.join(scratch, 'use.ts'),

@@ -124,7 +124,8 @@ describe('RemoteOutliers', () => {
     const error = await remote.detect(seedCase()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as RemoteError).message).toMatch(/127\.0\.0\.1:1: cannot reach the server/);
-    expect((error as RemoteError).code).toBe(14);
+    expect((error as RemoteError).grpcStatus).toBe(14);
+    expect((error as RemoteError).code).toBe('ERR_PY_OUTLIERS_REMOTE');
     expect(Date.now() - started).toBeLessThan(5000);
     remote.close();
   });

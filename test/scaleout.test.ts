@@ -162,7 +162,7 @@ describe('the raw-bytes RPC', () => {
     const error = await remote.detect(new Float64Array(3)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
     expect((error as RemoteError).message).toMatch(/broke the protocol: 6 bytes .* multiple of 4/);
-    expect((error as RemoteError).code).toBe(grpc.status.INTERNAL);
+    expect((error as RemoteError).grpcStatus).toBe(grpc.status.INTERNAL);
     remote.close();
     fake.forceShutdown();
   });
@@ -240,7 +240,7 @@ describe('many backends', () => {
     const t0 = Date.now();
     const error = await remote.detect(TEN).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RemoteError);
-    expect((error as RemoteError).code).toBe(grpc.status.UNAVAILABLE);
+    expect((error as RemoteError).grpcStatus).toBe(grpc.status.UNAVAILABLE);
     // Five attempts with backoff up to 1 s between them: a few seconds at most, far from 20.
     expect(Date.now() - t0).toBeLessThan(10_000);
     remote.close();

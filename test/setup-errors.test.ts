@@ -80,15 +80,40 @@ function otherPython(): { exe: string; version: string } | undefined {
   return undefined;
 }
 
-/** The message of the error the first use of the library gives in a fresh process. */
+/**
+ * The message of the error the first use of the library gives in a fresh process, checked to
+ * be a PythonStartError (code ERR_PY_OUTLIERS_PYTHON_START) and the same on a second use.
+ */
 function startError(env: NodeJS.ProcessEnv): string {
   const run = runNode(
     `const lib = require(${JSON.stringify(PACKAGE_ENTRY)});
-     try { new lib.Outliers(); console.log('started'); } catch (e) { console.log(e.message); }`,
+     const errors = [];
+     for (const make of [() => new lib.Outliers(), () => new lib.PythonFunction('numpy', 'median')]) {
+       try { make(); } catch (e) { errors.push(e); }
+     }
+     if (errors.length === 0) console.log(JSON.stringify({ started: true }));
+     else console.log(JSON.stringify({
+       count: errors.length,
+       classes: errors.map((e) => e instanceof lib.PythonStartError && e.name === 'PythonStartError'),
+       codes: errors.map((e) => e.code),
+       messages: errors.map((e) => e.message),
+     }));`,
     { env: { ...process.env, ...env } },
   );
   expect(run.status).toBe(0);
-  return run.stdout.trim();
+  const out = JSON.parse(run.stdout) as {
+    started?: boolean;
+    count: number;
+    classes: boolean[];
+    codes: string[];
+    messages: string[];
+  };
+  if (out.started) return 'started';
+  expect(out.count).toBe(2);
+  expect(out.classes).toEqual([true, true]);
+  expect(out.codes).toEqual(['ERR_PY_OUTLIERS_PYTHON_START', 'ERR_PY_OUTLIERS_PYTHON_START']);
+  expect(out.messages[1]).toBe(out.messages[0]);
+  return out.messages[0]!;
 }
 
 describe('install: a missing piece is named, with the fix, at the end of the output', () => {
