@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import { chart } from './chart.mjs';
 import { functionReport } from './functions.mjs';
 import { BUDGET_MS, ROUNDS, SIZES, roundsFor, summarize } from './measure.mjs';
 import { backendLabel, sameP99Ratios } from './service.mjs';
@@ -67,72 +68,6 @@ function table(headers, rows) {
     `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`,
     ...rows.map(line),
   ].join('\n');
-}
-
-// ---- the SVG chart --------------------------------------------------------------------------
-function chart(find) {
-  const series = [
-    ['inproc', '#1f77b4', ''],
-    ['inproc_trivial', '#1f77b4', '4 3'],
-    ['async', '#17becf', ''],
-    ['grpc', '#d62728', ''],
-    ['grpc_repeated', '#ff9896', ''],
-    ['grpc_trivial', '#d62728', '4 3'],
-    ['ncp', '#9467bd', ''],
-    ['python', '#2ca02c', ''],
-  ];
-  const sizes = SIZES.filter((s) => s > 0);
-  const values = series.flatMap(([m]) => sizes.map((s) => find(m, s)?.medianUs).filter(Boolean));
-  const [W, H, L, R, T, B] = [760, 460, 70, 230, 20, 50];
-  const xMin = Math.log10(sizes[0]);
-  const xMax = Math.log10(sizes.at(-1));
-  const yMin = Math.floor(Math.log10(Math.min(...values)));
-  const yMax = Math.ceil(Math.log10(Math.max(...values)));
-  const x = (s) => L + ((Math.log10(s) - xMin) / (xMax - xMin || 1)) * (W - L - R);
-  const y = (v) => T + (1 - (Math.log10(v) - yMin) / (yMax - yMin || 1)) * (H - T - B);
-  const out = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`,
-    `<rect width="${W}" height="${H}" fill="white"/>`,
-  ];
-  for (let d = yMin; d <= yMax; d++) {
-    out.push(`<line x1="${L}" x2="${W - R}" y1="${y(10 ** d)}" y2="${y(10 ** d)}" stroke="#ddd"/>`);
-    const v = 10 ** d;
-    const tick =
-      v < 1
-        ? `${v.toPrecision(1)} µs`
-        : v < 1e3
-          ? `${v} µs`
-          : v < 1e6
-            ? `${v / 1e3} ms`
-            : `${v / 1e6} s`;
-    out.push(`<text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${tick}</text>`);
-  }
-  for (const s of sizes) {
-    out.push(`<line x1="${x(s)}" x2="${x(s)}" y1="${T}" y2="${H - B}" stroke="#eee"/>`);
-    out.push(`<text x="${x(s)}" y="${H - B + 16}" text-anchor="middle">${sizeLabel(s)}</text>`);
-  }
-  out.push(
-    `<text x="${(L + W - R) / 2}" y="${H - 12}" text-anchor="middle">input size (values, log)</text>`,
-  );
-  out.push(
-    `<text transform="translate(16 ${(T + H - B) / 2}) rotate(-90)" text-anchor="middle">median time per call (log)</text>`,
-  );
-  series.forEach(([mode, color, dash], i) => {
-    const points = sizes.map((s) => [s, find(mode, s)?.medianUs]).filter(([, v]) => v);
-    if (points.length === 0) return;
-    out.push(
-      `<polyline fill="none" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}" points="${points.map(([s, v]) => `${x(s).toFixed(1)},${y(v).toFixed(1)}`).join(' ')}"/>`,
-    );
-    for (const [s, v] of points)
-      out.push(`<circle cx="${x(s).toFixed(1)}" cy="${y(v).toFixed(1)}" r="3" fill="${color}"/>`);
-    const ly = T + 14 + i * 20;
-    out.push(
-      `<line x1="${W - R + 16}" x2="${W - R + 46}" y1="${ly - 4}" y2="${ly - 4}" stroke="${color}" stroke-width="2" stroke-dasharray="${dash}"/>`,
-    );
-    out.push(`<text x="${W - R + 52}" y="${ly}">${MODES[mode]}</text>`);
-  });
-  out.push('</svg>');
-  return out.join('\n');
 }
 
 /** The tables, the targets and the chart of one run (what results.json holds). */
@@ -558,10 +493,63 @@ export function writeReport(results, { write = true } = {}) {
   const written = [`${path.relative(ROOT, RESULTS_DIR)}/results.{json,md}, latency.svg`];
   if (!machine.quick) {
     fs.writeFileSync(path.join(DOCS_DIR, 'benchmarks.md'), docsPage(text, machine));
+    writeReadmeSummary(results);
     fs.writeFileSync(path.join(DOCS_DIR, 'latency.svg'), svg);
     written.push('docs/benchmarks.md, docs/latency.svg');
   }
   console.log(`Written: ${written.join('; ')}`);
+}
+
+const README = path.join(ROOT, 'README.md');
+const SUMMARY_START = '<!-- bench summary: written by make bench (bench/report.mjs) -->';
+const SUMMARY_END = '<!-- end of bench summary -->';
+
+/**
+ * The README's comparison figures, between its two markers: in-process against gRPC,
+ * node-calls-python and plain Python, from this run, so the README never quotes a figure by
+ * hand.
+ */
+function writeReadmeSummary({ machine, results: all, functionCalls }) {
+  const readme = fs.readFileSync(README, 'utf8');
+  const start = readme.indexOf(SUMMARY_START);
+  const end = readme.indexOf(SUMMARY_END);
+  if (start < 0 || end < start) return;
+  const find = (mode, size) => all.find((r) => r.mode === mode && r.size === size);
+  const cell = (mode, size) => {
+    const r = find(mode, size);
+    return r ? `${us(r.medianUs)} µs` : '–';
+  };
+  const f = functionCalls ?? {};
+  const resultOut = (v) => (v === undefined ? '–' : `${(v / 1000).toFixed(1)} ms`);
+  const rows = [
+    [
+      'a call of a trivial function, 1k values',
+      'inproc_trivial',
+      'grpc_trivial',
+      'ncp_trivial',
+      'python_trivial',
+      1000,
+    ],
+    ['`outliers.detect`, 1k values', 'inproc', 'grpc', 'ncp', 'python', 1000],
+    ['`outliers.detect`, 1M values', 'inproc', 'grpc', 'ncp', 'python', 1_000_000],
+  ].map(
+    ([label, a, b, c, d, size]) =>
+      `| ${label} | ${cell(a, size)} | ${cell(b, size)} | ${cell(c, size)} | ${cell(d, size)} |`,
+  );
+  rows.push(
+    `| a ${((f.inprocess?.resultSize ?? 1e7) / 1e6).toFixed(0)}M float64 result back to JS | ${resultOut(f.inprocess?.result.medianUs.handedOff)} | – | ${resultOut(f.ncp?.result.medianUs.copied)} | – |`,
+  );
+  const table = [
+    `Median time per call, one call at a time (\`make bench\`, ${machine.date.slice(0, 10)}, ${machine.cores} CPUs, Node ${machine.node}; all of it in [docs/benchmarks.md](docs/benchmarks.md)):`,
+    '',
+    '| | py-outliers | gRPC (RemoteOutliers) | node-calls-python | plain Python |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ].join('\n');
+  fs.writeFileSync(
+    README,
+    `${readme.slice(0, start + SUMMARY_START.length)}\n\n${table}\n\n${readme.slice(end)}`,
+  );
 }
 
 function docsPage(text, machine) {
