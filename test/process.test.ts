@@ -101,7 +101,7 @@ describe('a broken Python setup gives a clear error, not a crash', () => {
     const lines = run.stdout.trim().split('\n');
     expect(lines).toHaveLength(2);
     expect(lines[0]).toMatch(
-      /^Error: py-outliers: the Python interpreter '\/nonexistent\/venv\/bin\/python' does not exist/,
+      /^PythonStartError: py-outliers: the Python interpreter '\/nonexistent\/venv\/bin\/python' does not exist/,
     );
     expect(lines[1]).toBe(lines[0]); // the first failure is the answer for the process
   });
