@@ -106,7 +106,7 @@ function refusalOf(error, deadlineMs) {
  * The request handler.
  *
  * @param {object} options
- * @param {{ detect(values: Float64Array, options: { signal: AbortSignal }): Promise<Int32Array> }} options.backend
+ * @param {import('py-outliers').AsyncDetector} options.backend
  * @param {() => boolean} options.draining - shutting down: readyz says not ready, and each
  *   connection closes after its answer (so that the server's close() need not wait for
  *   keep-alive clients to go idle)
@@ -152,7 +152,7 @@ export function createApp({
     res.once('close', onClose);
     try {
       const signal = AbortSignal.any([AbortSignal.timeout(deadlineMs), gone.signal]);
-      const indices = await backend.detect(values, { signal });
+      const indices = await backend.detectAsync(values, { signal });
       sendJson(res, 200, { indices: Array.from(indices) });
     } finally {
       res.removeListener('close', onClose);

@@ -82,22 +82,21 @@ async function httpDetect(values, options) {
   return new Int32Array(await response.arrayBuffer());
 }
 
-/** The backend: detect(values, { signal }) and close(). */
+/**
+ * The backend: an AsyncDetector (detectAsync(values, { signal }) and close()), which Outliers
+ * and RemoteOutliers both are, so the handler does not know which it has.
+ */
 async function openBackend() {
   if (config.backend === 'none') {
-    return { detect: async () => new Int32Array(0), close: async () => {} };
+    return { detectAsync: async () => new Int32Array(0), close() {} };
   }
   if (config.backend === 'http') {
     if (config.httpBackendUrl === undefined) throw new Error('BACKEND=http needs HTTP_BACKEND_URL');
-    return { detect: httpDetect, close: async () => {} };
+    return { detectAsync: httpDetect, close() {} };
   }
   if (config.backend === 'inprocess') {
     // Starts Python and imports the function: ready after it.
-    const detector = new Outliers(config.moduleName, config.funcName, { paths: config.paths });
-    return {
-      detect: (values, options) => detector.detectAsync(values, options),
-      close: async () => detector.close(),
-    };
+    return new Outliers(config.moduleName, config.funcName, { paths: config.paths });
   }
   const server = config.grpcAddress
     ? undefined
@@ -110,12 +109,14 @@ async function openBackend() {
   const remote = new RemoteOutliers(config.grpcAddress ?? server.address, {
     deadlineMs: config.deadlineMs,
   });
-  await remote.detect(new Float64Array([1])); // reachable (the server imported the function)
+  await remote.detectAsync(new Float64Array([1])); // reachable (the server imported the function)
+  if (server === undefined) return remote;
+  // The server this process started stops with it.
   return {
-    detect: (values, options) => remote.detect(values, options),
+    detectAsync: (values, options) => remote.detectAsync(values, options),
     close: async () => {
       remote.close();
-      await server?.stop();
+      await server.stop();
     },
   };
 }
