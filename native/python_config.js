@@ -7,8 +7,11 @@
 // interpreter (docs/architecture.md, "Which Python"), so every path comes from asking it,
 // never from hard-coded versions. Choice, first match wins:
 //   1. $PY_OUTLIERS_PYTHON (not $PYTHON: node-gyp reads that one for gyp itself)
-//   2. <package>/.venv/bin/python, when it exists (what `make` creates)
-//   3. python3 on PATH
+//   2. the active venv's python ($VIRTUAL_ENV/bin/python)
+//   3. <package>/.venv/bin/python, when it exists (what `make` creates)
+//   4. python3 on PATH
+// A prebuilt binary (native/prebuild.js sets PY_OUTLIERS_PREBUILD=1) records no interpreter and
+// no library path: the interpreter is chosen when the program starts (src/prebuilt.ts).
 //
 // Usage: node native/python_config.js <check|include-dirs|libraries|ldflags|defines|json>
 // `check` prints nothing and exits 0 when the build can go ahead, else says what to install.
@@ -44,6 +47,7 @@ class BuildError extends Error {}
 function chooseInterpreter() {
   const fromEnv = process.env.PY_OUTLIERS_PYTHON;
   if (fromEnv) return fromEnv;
+  if (process.env.VIRTUAL_ENV) return path.join(process.env.VIRTUAL_ENV, 'bin', 'python');
   const venv = path.resolve(__dirname, '..', '.venv', 'bin', 'python');
   if (fs.existsSync(venv)) return venv;
   return 'python3';
@@ -119,6 +123,8 @@ function configure() {
   return check(probe(chooseInterpreter()));
 }
 
+const PREBUILD = process.env.PY_OUTLIERS_PREBUILD === '1';
+
 function print(what, info) {
   // libpython3.11.so -> link name python3.11 (abiflags included where the build has them).
   const libName = info.ldlibrary.replace(/^lib/, '').replace(/\.so.*$/, '');
@@ -135,8 +141,9 @@ function print(what, info) {
       console.log(`-L${info.libdir} -l${libName}`);
       return;
     case 'ldflags':
-      // rpath: the addon finds the same libpython at run time without LD_LIBRARY_PATH.
-      console.log(`-Wl,-rpath,${info.libdir}`);
+      // rpath: the addon finds the same libpython at run time without LD_LIBRARY_PATH. Not in
+      // a prebuilt binary, whose libpython is loaded by src/prebuilt.ts before it.
+      console.log(PREBUILD ? '' : `-Wl,-rpath,${info.libdir}`);
       return;
     case 'defines':
       // gyp splits this output like a shell would, so each define is shell-quoted to keep
@@ -144,7 +151,8 @@ function print(what, info) {
       // the headers the compiler really includes (native/numpy_view.cc).
       console.log(
         [
-          `PY_OUTLIERS_EXECUTABLE=${JSON.stringify(info.executable)}`,
+          `PY_OUTLIERS_EXECUTABLE=${JSON.stringify(PREBUILD ? '' : info.executable)}`,
+          `PY_OUTLIERS_PREBUILT=${PREBUILD ? 1 : 0}`,
           `PY_OUTLIERS_BUILD_VERSION=${JSON.stringify(info.version)}`,
           `PY_OUTLIERS_BUILD_NUMPY=${JSON.stringify(info.numpy_version)}`,
           `PY_OUTLIERS_NUMPY_ABI_VERSION=${info.numpy_headers.abi}`,

@@ -29,15 +29,6 @@ namespace {
 PyObject* runtime_helper = nullptr;
 NativeRuntimeFacts facts;
 
-// The interpreter to behave as: $PY_OUTLIERS_PYTHON at run time, else the one recorded at
-// build time. Its path is what makes a venv work (docs/architecture.md, "Which Python"): Python's
-// path computation finds pyvenv.cfg next to it, so site-packages, sys.prefix and sys.executable are
-// the venv's.
-std::string ChooseExecutable() {
-  const char* from_env = std::getenv("PY_OUTLIERS_PYTHON");
-  return from_env != nullptr && *from_env != '\0' ? from_env : PY_OUTLIERS_EXECUTABLE;
-}
-
 // Node loads addons with RTLD_LOCAL, which hides libpython's symbols from numpy's own
 // extension modules ("undefined symbol: PyExc_..."; docs/architecture.md, "Loading libpython").
 // Re-open the very libpython this addon is linked to with RTLD_GLOBAL; the addon itself stays
@@ -96,8 +87,8 @@ std::string PythonFailure(const char* what) {
 // numpy that is there (a build against numpy 1.x cannot load numpy 2.x, nor the reverse).
 std::string NumpyFailure() {
   PythonErrorInfo error = TakePythonError();
-  PyRef advice = PyRef::Steal(PyObject_CallMethod(runtime_helper, "numpy_failure", "ss",
-                                                  PY_OUTLIERS_BUILD_NUMPY,
+  PyRef advice = PyRef::Steal(PyObject_CallMethod(runtime_helper, "numpy_failure", "sis",
+                                                  PY_OUTLIERS_BUILD_NUMPY, PY_OUTLIERS_PREBUILT,
                                                   (error.type + ": " + error.message).c_str()));
   const char* text = advice ? PyUnicode_AsUTF8(advice.get()) : nullptr;
   if (text == nullptr) return "cannot import numpy: " + TakePythonError().traceback;
@@ -162,12 +153,14 @@ std::string ChooseSpin(const CpuBudget& budget, int64_t* ns) {
 }
 
 // Runs on the Python thread. On success returns "" with the GIL held by that thread.
-std::string Initialize(const std::string& package_python_dir) {
+// `executable` is the interpreter to behave as: its path is what makes a venv work
+// (docs/architecture.md, "Which Python"): Python's path computation finds pyvenv.cfg next to it,
+// so site-packages, sys.prefix and sys.executable are the venv's.
+std::string Initialize(const std::string& executable, const std::string& package_python_dir) {
   std::string error = CheckLibraryVersion();
   if (error.empty()) error = PromoteLibpython();
   if (!error.empty()) return error;
 
-  const std::string executable = ChooseExecutable();
   if (access(executable.c_str(), X_OK) != 0) {
     return "the Python interpreter '" + executable +
            "' does not exist (was the venv removed?); set PY_OUTLIERS_PYTHON or rebuild the "
@@ -219,7 +212,8 @@ std::string Initialize(const std::string& package_python_dir) {
 
 }  // namespace
 
-const std::string& EnsurePythonStarted(const std::string& package_python_dir,
+const std::string& EnsurePythonStarted(const std::string& executable,
+                                       const std::string& package_python_dir,
                                        int requested_threads) {
   static std::once_flag once;
   static std::string* outcome = new std::string();  // leaked: read by every env, forever
@@ -231,8 +225,9 @@ const std::string& EnsurePythonStarted(const std::string& package_python_dir,
     if (outcome->empty()) *outcome = ChooseSpin(budget, &facts.spin_ns);
     if (!outcome->empty()) return;
     facts.python_threads = count;
-    *outcome = StartPythonThreads(count, facts.spin_ns,
-                                  [package_python_dir] { return Initialize(package_python_dir); });
+    *outcome = StartPythonThreads(count, facts.spin_ns, [executable, package_python_dir] {
+      return Initialize(executable, package_python_dir);
+    });
     if (outcome->empty()) InstallPythonExitHandler();
   });
   return *outcome;

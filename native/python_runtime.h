@@ -20,10 +20,12 @@ namespace py_outliers {
 constexpr int kMaxPythonThreads = 64;
 
 // Starts Python and its threads (python_threads.h) if nobody has yet, and waits for it.
+// `executable` is the interpreter to behave as (src/interpreter.ts chooses it);
 // `package_python_dir` (the package's python/ folder) goes first on sys.path;
-// `requested_threads` (> 0) overrides $PY_OUTLIERS_THREADS, and is ignored once Python runs.
+// `requested_threads` (> 0) overrides $PY_OUTLIERS_THREADS. Both are ignored once Python runs.
 // Any thread. Returns an empty string on success, else why Python could not start.
-const std::string& EnsurePythonStarted(const std::string& package_python_dir,
+const std::string& EnsurePythonStarted(const std::string& executable,
+                                       const std::string& package_python_dir,
                                        int requested_threads);
 
 // The package's helper module (python/py_outliers_runtime.py), for the life of the process.

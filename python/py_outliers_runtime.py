@@ -67,7 +67,7 @@ def check_environment(build_version: str) -> None:
         )
 
 
-def numpy_failure(build_numpy: str, error: str) -> str:
+def numpy_failure(build_numpy: str, prebuilt: int, error: str) -> str:
     """Why numpy's C-API could not be loaded into the addon, and what to do about it."""
     try:
         import numpy
@@ -76,6 +76,13 @@ def numpy_failure(build_numpy: str, error: str) -> str:
             f"cannot import numpy in the Python interpreter '{sys.executable}' ({exc}). "
             f"Install it: '{sys.executable}' -m pip install numpy; or set PY_OUTLIERS_PYTHON "
             "to an interpreter (a venv's bin/python) that has it"
+        )
+    if prebuilt:
+        return (
+            f"the prebuilt addon needs numpy 1.23 or later, but the numpy installed for "
+            f"'{sys.executable}' is {numpy.__version__} ({os.path.dirname(numpy.__file__)}; "
+            f"{error}). Upgrade it: '{sys.executable}' -m pip install 'numpy>=1.23'; or build "
+            "the addon against that numpy: npm rebuild py-outliers --build-from-source"
         )
     return (
         f"the addon was built against numpy {build_numpy}, but the numpy installed for "

@@ -89,8 +89,8 @@ export class PythonStartError extends Error {
   /** `'ERR_PY_OUTLIERS_PYTHON_START'`. */
   readonly code = 'ERR_PY_OUTLIERS_PYTHON_START';
 
-  constructor(message: string) {
-    super(message);
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
     this.name = 'PythonStartError';
   }
 }

@@ -3,9 +3,18 @@
  * in index.ts validates every argument before it gets here.
  * @internal
  */
+import fs from 'node:fs';
+import path from 'node:path';
+
 import bindings from 'bindings';
 
-import type { ClosedError, PythonError, PythonStartError, ResultError } from './errors.js';
+import {
+  PythonStartError,
+  type ClosedError,
+  type PythonError,
+  type ResultError,
+} from './errors.js';
+import { loadPrebuilt, prebuildsDir, type PrebuiltInterpreter } from './prebuilt.js';
 import type { RuntimeInfo } from './runtime.js';
 
 /** The native Outliers object (native/outliers.cc). */
@@ -51,6 +60,8 @@ export interface NativeAddon {
     },
     /** 0: the process's setting; else the count asked for, which must match a running one. */
     threads: number,
+    /** The interpreter to behave as (pythonExecutable()). */
+    executable: string,
   ): void;
   /** Rejects async call `id` with `error` now; false if it had settled. */
   cancel(id: number, error: Error): boolean;
@@ -58,15 +69,66 @@ export interface NativeAddon {
   /** Tests and bench: 0 hands result arrays off (default), 1 copies them, 2 as if external buffers were refused. */
   setResultTransfer(mode: 0 | 1 | 2): void;
   /** What the addon was compiled against; constant, no Python start. */
-  buildInfo: { executable: string; pythonVersion: string; numpyVersion: string };
+  buildInfo: { executable: string; pythonVersion: string; numpyVersion: string; prebuilt: boolean };
   Outliers: NativeOutliersConstructor;
   PythonFunction: NativePythonFunctionConstructor;
 }
 
 let addon: NativeAddon | undefined;
+let failure: Error | undefined;
+let prebuiltInterpreter: PrebuiltInterpreter | undefined;
 
-/** Loads the compiled addon (build/Release/py_outliers.node), once per environment. */
+/** A source build (`npm rebuild --build-from-source`, or an install with no prebuild) wins. */
+function hasSourceBuild(): boolean {
+  return ['Release', 'Debug'].some((kind) =>
+    fs.existsSync(path.join(__dirname, '..', 'build', kind, 'py_outliers.node')),
+  );
+}
+
+function load(): NativeAddon {
+  if (!hasSourceBuild()) {
+    const prebuilt = loadPrebuilt();
+    if (prebuilt !== undefined) {
+      prebuiltInterpreter = prebuilt.interpreter;
+      return prebuilt.addon as NativeAddon;
+    }
+  }
+  try {
+    return bindings('py_outliers') as NativeAddon;
+  } catch (error) {
+    if (prebuildsDir() === undefined) throw error;
+    throw new PythonStartError(
+      `py-outliers: no prebuilt binary matches Node ${process.version} (ABI ` +
+        `${process.versions.modules}, ${process.platform}-${process.arch}), and the addon was ` +
+        'not built from source: npm rebuild py-outliers --build-from-source',
+      { cause: error },
+    );
+  }
+}
+
+/**
+ * Loads the addon once per environment: a source build (build/Release/py_outliers.node) if
+ * there is one, else the prebuilt binary for this Node and the run-time Python (src/prebuilt.ts).
+ * A failure is remembered: every later use throws the same error.
+ */
 export function loadAddon(): NativeAddon {
-  addon ??= bindings('py_outliers') as NativeAddon;
+  if (addon !== undefined) return addon;
+  if (failure !== undefined) throw failure;
+  try {
+    addon = load();
+  } catch (error) {
+    failure = error as Error;
+    throw error;
+  }
   return addon;
+}
+
+/**
+ * The interpreter the embedded Python behaves as: a prebuilt binary's, chosen when it loaded;
+ * for a source build `$PY_OUTLIERS_PYTHON`, else the one it was built against.
+ */
+export function pythonExecutable(): string {
+  const loaded = loadAddon();
+  if (prebuiltInterpreter !== undefined) return prebuiltInterpreter.executable;
+  return process.env['PY_OUTLIERS_PYTHON'] || loaded.buildInfo.executable;
 }

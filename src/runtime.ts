@@ -2,7 +2,7 @@
 import path from 'node:path';
 
 import { AbortError, ClosedError, PythonError, PythonStartError, ResultError } from './errors.js';
-import { loadAddon, type NativeAddon } from './native.js';
+import { loadAddon, pythonExecutable, type NativeAddon } from './native.js';
 import { onAbort } from './signal.js';
 
 /** The package's own python/ folder: always importable (it holds `outliers.py`). */
@@ -20,6 +20,7 @@ export function addon(): NativeAddon {
       PYTHON_DIR,
       { PythonError, ResultError, ClosedError, PythonStartError },
       requestedThreads,
+      pythonExecutable(),
     );
     startedAddon = loaded;
   }
@@ -101,18 +102,31 @@ export interface RuntimeInfo {
 
 /** What {@link buildInfo} reports: the Python environment the addon was built against. */
 export interface BuildInfo {
-  /** The interpreter chosen at build time (a venv's `bin/python`, or `python3`'s real path). */
+  /**
+   * The interpreter chosen at build time (a venv's `bin/python`, or `python3`'s real path);
+   * `''` for a prebuilt binary, whose interpreter is chosen when the program starts.
+   */
   readonly executable: string;
   /** Its major.minor, e.g. `'3.11'`. */
   readonly pythonVersion: string;
   /** The numpy version whose C headers the addon was compiled against. */
   readonly numpyVersion: string;
+  /**
+   * Whether the addon is a binary that came prebuilt in the package (docs/python-environment.md),
+   * rather than one built from source on this machine.
+   */
+  readonly prebuilt: boolean;
 }
 
 /**
  * Describes the Python environment the addon was built against. Unlike {@link runtimeInfo}
- * it does not start Python. At run time the embedded interpreter behaves as
- * `executable`, unless `PY_OUTLIERS_PYTHON` names another one.
+ * it does not start Python (a prebuilt binary does load the chosen interpreter's libpython).
+ * At run time a source build behaves as `executable`, unless `PY_OUTLIERS_PYTHON` names
+ * another one; a prebuilt binary as the interpreter chosen when the program starts
+ * (`PY_OUTLIERS_PYTHON`, then `$VIRTUAL_ENV`, then `python3` on `PATH`).
+ *
+ * @throws PythonStartError if the addon cannot be loaded (for a prebuilt binary: no interpreter
+ * of its Python minor, or no shared libpython).
  */
 export function buildInfo(): BuildInfo {
   return loadAddon().buildInfo;

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 
-import { loadAddon } from './native.js';
+import { pythonExecutable } from './native.js';
 
 const PYTHON_DIR = path.resolve(__dirname, '..', 'python');
 
@@ -37,8 +37,9 @@ export interface GrpcServerOptions {
   /** The PEM private key file of {@link tlsCert} (`--tls-key`). */
   readonly tlsKey?: string;
   /**
-   * The Python interpreter to run it with. Default: `$PY_OUTLIERS_PYTHON`, else the one the
-   * addon was built against ({@link buildInfo}), as the in-process detector does.
+   * The Python interpreter to run it with. Default: the one the in-process detector runs
+   * (`$PY_OUTLIERS_PYTHON`, else the one a source build was built against ({@link buildInfo}),
+   * or the one a prebuilt binary chose).
    */
   readonly python?: string;
   /** How long to wait for the server to listen, in ms. Default 30 000. */
@@ -58,11 +59,6 @@ export interface GrpcServer extends AsyncDisposable {
   stop(): Promise<void>;
   /** {@link GrpcServer.stop}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-function choosePython(): string {
-  const fromEnv = process.env['PY_OUTLIERS_PYTHON'];
-  return fromEnv ? fromEnv : loadAddon().buildInfo.executable;
 }
 
 function stopChild(child: ChildProcess): Promise<void> {
@@ -120,7 +116,7 @@ export async function startGrpcServer(options: GrpcServerOptions = {}): Promise<
       ? []
       : ['--tls-cert', path.resolve(options.tlsCert), '--tls-key', path.resolve(options.tlsKey!)]),
   ];
-  const child = spawn(options.python ?? choosePython(), args, {
+  const child = spawn(options.python ?? pythonExecutable(), args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -1,5 +1,7 @@
 // The package as a user installs it: npm pack, then npm install of the tarball in a scratch
-// project. The install step builds the addon from source; nothing but the registry is used.
+// project. The install step builds the addon from source (PY_OUTLIERS_BUILD_FROM_SOURCE: also
+// where `make prebuilds` has put prebuilt binaries in the package; test/prebuilt.test.ts tests
+// those); nothing but the registry is used.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -10,7 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILD_PYTHON, ROOT } from './helpers.js';
 
 let scratch = '';
-const env = { ...process.env, PY_OUTLIERS_PYTHON: BUILD_PYTHON, npm_config_audit: 'false' };
+const env = {
+  ...process.env,
+  PY_OUTLIERS_PYTHON: BUILD_PYTHON,
+  PY_OUTLIERS_BUILD_FROM_SOURCE: '1',
+  npm_config_audit: 'false',
+};
 
 function node(args: string[]): string {
   return execFileSync(process.execPath, args, { cwd: scratch, env, encoding: 'utf8' });
@@ -24,15 +31,23 @@ describe('installed from its npm pack tarball', () => {
       env,
       encoding: 'utf8',
     }).trim();
+    const tarball = path.join(scratch, packed.split('\n').pop()!);
+    // The install script allowed, as `npm install-scripts approve py-outliers` does (npm 11
+    // skips dependencies' install scripts otherwise).
     fs.writeFileSync(
       path.join(scratch, 'package.json'),
-      JSON.stringify({ name: 'scratch', version: '1.0.0', private: true }),
+      JSON.stringify({
+        name: 'scratch',
+        version: '1.0.0',
+        private: true,
+        allowScripts: { [`file:${tarball}`]: true },
+      }),
     );
-    execFileSync(
-      'npm',
-      ['install', '--no-fund', '--prefer-offline', path.join(scratch, packed.split('\n').pop()!)],
-      { cwd: scratch, env, stdio: 'pipe' },
-    );
+    execFileSync('npm', ['install', '--no-fund', '--prefer-offline', tarball], {
+      cwd: scratch,
+      env,
+      stdio: 'pipe',
+    });
   }, 300_000);
 
   afterAll(() => {

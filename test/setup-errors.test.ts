@@ -17,11 +17,17 @@ afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
 /** native/install.js with PY_OUTLIERS_PYTHON set; the output as a person would read it. */
 function install(python: string): { status: number | null; lastLines: string } {
-  const run = spawnSync(process.execPath, [path.join(ROOT, 'native', 'install.js')], {
-    cwd: fs.mkdtempSync(path.join(scratch, 'cwd-')),
-    env: { ...process.env, PY_OUTLIERS_PYTHON: python },
-    encoding: 'utf8',
-  });
+  // The source build's checks: also where the package has prebuilt binaries (make prebuilds),
+  // which an install uses without asking the interpreter for headers.
+  const run = spawnSync(
+    process.execPath,
+    [path.join(ROOT, 'native', 'install.js'), '--build-from-source'],
+    {
+      cwd: fs.mkdtempSync(path.join(scratch, 'cwd-')),
+      env: { ...process.env, PY_OUTLIERS_PYTHON: python },
+      encoding: 'utf8',
+    },
+  );
   const lines = (run.stdout + run.stderr).trimEnd().split('\n');
   return { status: run.status, lastLines: lines.slice(-8).join('\n') };
 }

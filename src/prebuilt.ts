@@ -1,0 +1,205 @@
+/**
+ * Loading a prebuilt binary (docs/python-environment.md, "Prebuilt binaries"): the package
+ * ships `prebuilds/<platform>-<arch>/py_outliers.abi<NODE_MODULE_VERSION>.<libc>.cp<XY>.node`,
+ * built per Node ABI and per Python minor, and none of them names a libpython path. So the
+ * interpreter is chosen here, when the program starts, its libpython is loaded into the process
+ * (native/python_loader.c), and then the binary built for that Python minor.
+ *
+ * Why a loader of our own and not node-gyp-build: its tags cannot name the Python minor (it
+ * ignores tags it does not know, so it would load a cp312 binary under Python 3.11), and it loads
+ * the addon straight away, where libpython must be in the process first.
+ * @internal
+ */
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { familySync } from 'detect-libc';
+
+import { PythonStartError } from './errors.js';
+
+/** The package's root (dist/ is one level down). */
+const ROOT = path.resolve(__dirname, '..');
+
+/** What the chosen interpreter says about itself, and the libpython loaded for it. */
+export interface PrebuiltInterpreter {
+  /** `sys.executable`: what the embedded Python behaves as. */
+  readonly executable: string;
+  /** major.minor, e.g. `'3.11'`. */
+  readonly version: string;
+  /** The libpython file loaded into the process. */
+  readonly libpython: string;
+  /** How it was chosen, for messages: `$PY_OUTLIERS_PYTHON`, `$VIRTUAL_ENV` or `PATH`. */
+  readonly chosenBy: string;
+}
+
+interface LoaderAddon {
+  load(file: string, record: string): string;
+  loaded(): string | undefined;
+}
+
+const FIX_SOURCE = 'npm rebuild py-outliers --build-from-source';
+
+/** The prebuilds folder for this platform and CPU, if the package has one. */
+export function prebuildsDir(): string | undefined {
+  const dir = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
+  return fs.existsSync(dir) ? dir : undefined;
+}
+
+/**
+ * The interpreter to run, in this order: `$PY_OUTLIERS_PYTHON`, the active venv's
+ * (`$VIRTUAL_ENV/bin/python`), `python3` on `PATH`.
+ */
+export function chooseInterpreter(): { readonly file: string; readonly chosenBy: string } {
+  const fromEnv = process.env['PY_OUTLIERS_PYTHON'];
+  if (fromEnv) return { file: fromEnv, chosenBy: '$PY_OUTLIERS_PYTHON' };
+  const venv = process.env['VIRTUAL_ENV'];
+  if (venv) return { file: path.join(venv, 'bin', 'python'), chosenBy: '$VIRTUAL_ENV' };
+  return { file: 'python3', chosenBy: 'PATH' };
+}
+
+// sysconfig's own answers; -I: no user site, no PYTHON* variables, so nothing of the user's
+// can run here. A venv answers with its base installation's LIBDIR.
+const PROBE = `
+import json, sys, sysconfig
+v = sysconfig.get_config_var
+print(json.dumps({"executable": sys.executable, "version": "%d.%d" % sys.version_info[:2],
+    "libdir": v("LIBDIR") or "", "ldlibrary": v("LDLIBRARY") or "",
+    "soname": v("INSTSONAME") or "", "shared": bool(v("Py_ENABLE_SHARED"))}))
+`;
+
+interface Probed {
+  executable: string;
+  version: string;
+  libdir: string;
+  ldlibrary: string;
+  soname: string;
+  shared: boolean;
+}
+
+function probe(file: string, chosenBy: string): Probed {
+  try {
+    const out = execFileSync(file, ['-I', '-c', PROBE], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return JSON.parse(out) as Probed;
+  } catch (error) {
+    const why = (error as NodeJS.ErrnoException).code ?? String(error).split('\n')[0];
+    throw new PythonStartError(
+      `py-outliers: cannot run the Python interpreter '${file}' (chosen by ${chosenBy}; ${why}). ` +
+        'Install CPython with numpy, then name it with PY_OUTLIERS_PYTHON=/path/to/python, or ' +
+        'activate a venv that has numpy.',
+    );
+  }
+}
+
+/**
+ * The libpython of `probed`: its installed soname in its LIBDIR (pyenv, the official Docker
+ * images, Debian's libpython3.X package, which has no unversioned .so without -dev), else the
+ * dynamic linker's own search for that soname.
+ */
+function libpythonOf(probed: Probed): string {
+  const candidates = [probed.soname, probed.ldlibrary]
+    .filter((name) => /\.so/.test(name))
+    .map((name) => path.join(probed.libdir, name));
+  const found = candidates.find((file) => fs.existsSync(file));
+  if (found !== undefined) return found;
+  if (probed.shared && probed.soname) return probed.soname;
+  throw new PythonStartError(
+    `py-outliers: Python ${probed.version} ('${probed.executable}') has no shared libpython ` +
+      `(none of ${candidates.join(', ') || 'its LIBDIR'}), which embedding it needs. ` +
+      `Debian/Ubuntu: apt-get install libpython${probed.version}; pyenv: ` +
+      `PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install ${probed.version}; or name another ` +
+      'interpreter with PY_OUTLIERS_PYTHON.',
+  );
+}
+
+/** `py_outliers.abi137.glibc.cp311.node` → its Python minor, `'3.11'`, for this Node and libc. */
+function binariesForThisNode(dir: string, libc: string): Map<string, string> {
+  const pattern = new RegExp(
+    `^py_outliers\\.abi${process.versions.modules}\\.${libc}\\.cp(\\d)(\\d+)\\.node$`,
+  );
+  const found = new Map<string, string>();
+  for (const name of fs.readdirSync(dir)) {
+    const match = pattern.exec(name);
+    if (match) found.set(`${match[1]}.${match[2]}`, path.join(dir, name));
+  }
+  return found;
+}
+
+/**
+ * The prebuilt binaries for this Node, platform, CPU and libc, by Python minor (empty if
+ * none). For the install script (native/install.js) as well.
+ */
+export function prebuiltBinaries(): Map<string, string> {
+  const dir = prebuildsDir();
+  return dir === undefined ? new Map() : binariesForThisNode(dir, familySync() ?? 'unknown');
+}
+
+/** The Python major.minor of the interpreter chosen now, or undefined if it cannot run. */
+export function chosenPythonVersion(): { version?: string; file: string; chosenBy: string } {
+  const chosen = chooseInterpreter();
+  try {
+    return { ...chosen, version: probe(chosen.file, chosen.chosenBy).version };
+  } catch {
+    return chosen;
+  }
+}
+
+/**
+ * Loads the prebuilt addon for this Node, libc and the run-time Python, after that Python's
+ * libpython; or returns undefined if the package has no binary for this Node and libc (the
+ * caller then tries a source build). One interpreter per process: a Worker, or a second load,
+ * gets the one the first load chose.
+ */
+export function loadPrebuilt(): { addon: unknown; interpreter: PrebuiltInterpreter } | undefined {
+  const binaries = prebuiltBinaries();
+  const first = binaries.values().next();
+  if (first.done === true) return undefined;
+  const loaderFile = path.join(path.dirname(first.value), `python_loader.${familySync()}.node`);
+  const loader = require(loaderFile) as LoaderAddon;
+
+  const earlier = loader.loaded();
+  let interpreter: PrebuiltInterpreter;
+  if (earlier !== undefined) {
+    interpreter = JSON.parse(earlier) as PrebuiltInterpreter;
+  } else {
+    const { file, chosenBy } = chooseInterpreter();
+    const probed = probe(file, chosenBy);
+    if (!binaries.has(probed.version)) {
+      const built = [...binaries.keys()].join(', ');
+      throw new PythonStartError(
+        `py-outliers: its prebuilt binaries are for Python ${built}, but the interpreter ` +
+          `'${probed.executable}' (chosen by ${chosenBy}) is Python ${probed.version}. Install ` +
+          `Python ${built} with numpy and set PY_OUTLIERS_PYTHON to it (or activate a venv of ` +
+          `it), or build py-outliers for Python ${probed.version}: ${FIX_SOURCE}`,
+      );
+    }
+    const libpython = libpythonOf(probed);
+    const record: PrebuiltInterpreter = {
+      executable: probed.executable || file,
+      version: probed.version,
+      libpython,
+      chosenBy,
+    };
+    try {
+      interpreter = JSON.parse(
+        loader.load(libpython, JSON.stringify(record)),
+      ) as PrebuiltInterpreter;
+    } catch (error) {
+      throw new PythonStartError(
+        `py-outliers: cannot load ${libpython} for Python ${probed.version} ` +
+          `('${record.executable}'): ${(error as Error).message}`,
+      );
+    }
+  }
+  const binary = binaries.get(interpreter.version);
+  if (binary === undefined) {
+    throw new PythonStartError(
+      `py-outliers: this process runs Python ${interpreter.version} ('${interpreter.executable}'), ` +
+        `for which the package has no prebuilt binary; ${FIX_SOURCE}`,
+    );
+  }
+  return { addon: require(binary) as unknown, interpreter };
+}
