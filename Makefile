@@ -111,17 +111,18 @@ NODE_TARGETS ?= test
 test-node: $(NODE_DIR)/bin/node
 	PATH=$(NODE_DIR)/bin:$$PATH npm_config_nodedir=$(NODE_DIR) $(MAKE) $(NODE_TARGETS)
 
-# The binaries the npm package ships (docs/python-environment.md, "Prebuilt binaries"): one
-# per Node line, each against that line's headers, for the venv's Python minor and numpy
-# headers, into prebuilds/ (never committed; `npm pack` includes them). Then `npm pack`.
+# The binaries the npm package ships (docs/install.md): one per Node line, each against that
+# line's headers, for the venv's Python minor and numpy headers, into prebuilds/ with a
+# manifest of the glibc and libstdc++ they need (never committed; `npm pack` includes them).
 PREBUILD_NODE_MAJORS ?= 20 22 24 26
 prebuilds: build $(foreach major,$(PREBUILD_NODE_MAJORS),$(CURDIR)/.cache/node-$(major)/bin/node)
 	$(BUILD_ENV) node native/prebuild.js $(PREBUILD_NODE_MAJORS)
 
-# The prebuilt package as a user installs it, on each Node line: no compiler and no Python
-# headers reachable, with the venv's Python and with Debian's python3.11 + python3-numpy +
-# libpython3.11; an interpreter switched at run time; another Python minor; the source build
-# when nothing matches (test/prebuilt.test.ts). Root only: it hides the compiler in a mount namespace.
+# The prebuilt package as a user installs it, on each Node line, where no compiler, no Python
+# headers and no Python are reachable; then run with the venv's Python, another venv, and
+# Debian's python3.11 + python3-numpy + libpython3.11; another Python minor; forcing the source
+# build; a system too old for the binaries; the source build when nothing matches
+# (test/prebuilt.test.ts). Root only: it hides the compiler and headers in a mount namespace.
 DEBIAN_PYTHON ?= /usr/bin/python3.11
 test-prebuilt: prebuilds
 	PY_OUTLIERS_TEST_VENV_PYTHON=$(abspath $(VENV_PY)) PY_OUTLIERS_TEST_DEBIAN_PYTHON=$(DEBIAN_PYTHON) \

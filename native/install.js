@@ -34,13 +34,23 @@ const forceSource =
   process.env.npm_config_build_from_source === 'true' ||
   process.env.PY_OUTLIERS_BUILD_FROM_SOURCE === '1';
 
-// True if a prebuilt binary will serve: one for this Node and libc, and for the Python minor of
-// the interpreter found now (if none is found now, as in a Docker build stage without Python,
-// the one chosen when the program starts must match; src/prebuilt.ts says so if it does not).
+// Said again at the end of a failed source build, where a prebuilt binary would have served with
+// another interpreter: the way out that needs no compiler.
+let prebuiltHint;
+
+// True if a prebuilt binary will serve: one for this Node and libc, that this system can load,
+// and for the Python minor of the interpreter found now (if none is found now, as in a Docker
+// build stage without Python, the one chosen when the program starts must match; src/prebuilt.ts
+// says so if it does not).
 function prebuiltServes() {
   const root = path.resolve(__dirname, '..');
   if (!fs.existsSync(path.join(root, 'prebuilds'))) return false;
-  const { prebuiltBinaries, chosenPythonVersion } = require('../dist/prebuilt.js');
+  const {
+    prebuiltBinaries,
+    prebuildsDir,
+    unmetRequirement,
+    chosenPythonVersion,
+  } = require('../dist/prebuilt.js');
   const binaries = prebuiltBinaries();
   const minors = [...binaries.keys()];
   if (minors.length === 0) {
@@ -50,12 +60,20 @@ function prebuiltServes() {
     );
     return false;
   }
+  const unmet = unmetRequirement(prebuildsDir());
+  if (unmet !== undefined) {
+    say(`the prebuilt binaries need ${unmet}; building from source`);
+    return false;
+  }
   const python = chosenPythonVersion();
   if (python.version !== undefined && !binaries.has(python.version)) {
     say(
       `the prebuilt binaries are for Python ${minors.join(', ')}, and '${python.file}' ` +
         `(chosen by ${python.chosenBy}) is Python ${python.version}; building from source`,
     );
+    prebuiltHint =
+      `Or use the prebuilt binary, which needs no compiler: name a Python ${minors.join(', ')} ` +
+      'interpreter with PY_OUTLIERS_PYTHON (or activate a venv of it), then npm rebuild py-outliers';
     return false;
   }
   const found =
@@ -69,6 +87,10 @@ function prebuiltServes() {
   return true;
 }
 
+function hint() {
+  return prebuiltHint === undefined ? [] : [prebuiltHint];
+}
+
 if (!forceSource && prebuiltServes()) process.exit(0);
 
 // A source build replaces any earlier one; it then wins over the prebuilt binaries.
@@ -77,7 +99,7 @@ try {
   info = configure();
 } catch (err) {
   if (!(err instanceof BuildError)) throw err;
-  banner(['cannot build the native addon.', ...err.message.split('\n')]);
+  banner(['cannot build the native addon.', ...err.message.split('\n'), ...hint()]);
   process.exit(1);
 }
 
@@ -89,6 +111,7 @@ if (gyp.status !== 0) {
       `('${info.executable}') and numpy ${info.numpy_version} (${info.numpy_include}).`,
     'It needs a C++ compiler and make (Debian/Ubuntu: apt-get install g++ make).',
     'To build against another interpreter: PY_OUTLIERS_PYTHON=/path/to/python npm rebuild py-outliers --build-from-source',
+    ...hint(),
   ]);
   process.exit(gyp.status ?? 1);
 }

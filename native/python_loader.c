@@ -1,6 +1,6 @@
-// The prebuilt package's first addon (docs/python-environment.md, "Prebuilt binaries"): it
-// loads the run-time interpreter's libpython into the process, with RTLD_GLOBAL, before the
-// real addon (py_outliers.node) is loaded.
+// The prebuilt package's first addon (docs/install.md; docs/architecture.md, "Loading
+// libpython"): it loads the run-time interpreter's libpython into the process, with
+// RTLD_GLOBAL, before the real addon (py_outliers.node) is loaded.
 //
 // Why a separate addon: a prebuilt py_outliers.node cannot name a libpython path (the build
 // machine's is not the user's), and it cannot load libpython itself, because the dynamic linker

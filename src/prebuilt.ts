@@ -1,5 +1,5 @@
 /**
- * Loading a prebuilt binary (docs/python-environment.md, "Prebuilt binaries"): the package
+ * Loading a prebuilt binary (docs/install.md; docs/architecture.md, "Loading libpython"): the package
  * ships `prebuilds/<platform>-<arch>/py_outliers.abi<NODE_MODULE_VERSION>.<libc>.cp<XY>.node`,
  * built per Node ABI and per Python minor, and none of them names a libpython path. So the
  * interpreter is chosen here, when the program starts, its libpython is loaded into the process
@@ -14,7 +14,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { familySync } from 'detect-libc';
+import { familySync, versionSync } from 'detect-libc';
 
 import { PythonStartError } from './errors.js';
 
@@ -137,6 +137,75 @@ export function prebuiltBinaries(): Map<string, string> {
   return dir === undefined ? new Map() : binariesForThisNode(dir, familySync() ?? 'unknown');
 }
 
+/** Compares dotted versions number by number: negative, zero or positive, as a sort wants. */
+export function compareVersions(a: string, b: string): number {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const difference = (x[i] ?? 0) - (y[i] ?? 0);
+    if (difference !== 0) return difference;
+  }
+  return 0;
+}
+
+/** What `make prebuilds` records beside the binaries (native/prebuild.js). */
+interface Manifest {
+  /** The newest `GLIBC_` symbol version the binaries need, e.g. `'2.34'`. */
+  readonly glibc: string;
+  /** The newest `GLIBCXX_` (libstdc++) symbol version they need, e.g. `'3.4.30'`. */
+  readonly glibcxx: string;
+}
+
+/** The libstdc++ this process runs with (Node links it), or undefined if none is mapped. */
+function loadedLibstdcxx(): string | undefined {
+  const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+  return /\s(\/\S*\/libstdc\+\+\.so\S*)$/m.exec(maps)?.[1];
+}
+
+/**
+ * Why this machine cannot load the prebuilt binaries in `dir`, or undefined if it can. They link
+ * against the build machine's glibc and libstdc++, and need the newest symbol versions their
+ * manifest names; an older system (Debian 11, RHEL 8 and 9) cannot load them, and the install
+ * builds from source there instead. The libstdc++ checked is the one Node itself loaded, which is
+ * the one the addon gets.
+ */
+export function unmetRequirement(dir: string): string | undefined {
+  const file = path.join(dir, 'manifest.json');
+  if (!fs.existsSync(file)) return undefined;
+  const manifest = JSON.parse(fs.readFileSync(file, 'utf8')) as Manifest;
+  const glibc = versionSync();
+  if (glibc !== null && compareVersions(glibc, manifest.glibc) < 0) {
+    return `glibc ${manifest.glibc} or later, and this system has glibc ${glibc}`;
+  }
+  const libstdcxx = loadedLibstdcxx();
+  // Version names are NUL-terminated strings in the library's dynamic string table.
+  if (
+    libstdcxx !== undefined &&
+    !fs.readFileSync(libstdcxx).includes(`GLIBCXX_${manifest.glibcxx}\0`)
+  ) {
+    return `a libstdc++ with GLIBCXX_${manifest.glibcxx}, and this system's ${libstdcxx} is older`;
+  }
+  return undefined;
+}
+
+/**
+ * `require` of one of the prebuilt native files; a failure to load it (a system older than the
+ * binaries need, a damaged file) is a PythonStartError that says why and names the fix.
+ */
+function requireBinary(file: string): unknown {
+  try {
+    return require(file) as unknown;
+  } catch (error) {
+    const unmet = unmetRequirement(path.dirname(file));
+    throw new PythonStartError(
+      `py-outliers: cannot load the prebuilt binary ${file}` +
+        `${unmet === undefined ? '' : `: it needs ${unmet}`} (${(error as Error).message}). ` +
+        `Build it from source for this system: ${FIX_SOURCE}`,
+      { cause: error },
+    );
+  }
+}
+
 /** The Python major.minor of the interpreter chosen now, or undefined if it cannot run. */
 export function chosenPythonVersion(): { version?: string; file: string; chosenBy: string } {
   const chosen = chooseInterpreter();
@@ -158,7 +227,7 @@ export function loadPrebuilt(): { addon: unknown; interpreter: PrebuiltInterpret
   const first = binaries.values().next();
   if (first.done === true) return undefined;
   const loaderFile = path.join(path.dirname(first.value), `python_loader.${familySync()}.node`);
-  const loader = require(loaderFile) as LoaderAddon;
+  const loader = requireBinary(loaderFile) as LoaderAddon;
 
   const earlier = loader.loaded();
   let interpreter: PrebuiltInterpreter;
@@ -201,5 +270,5 @@ export function loadPrebuilt(): { addon: unknown; interpreter: PrebuiltInterpret
         `for which the package has no prebuilt binary; ${FIX_SOURCE}`,
     );
   }
-  return { addon: require(binary) as unknown, interpreter };
+  return { addon: requireBinary(binary), interpreter };
 }

@@ -112,7 +112,7 @@ export interface BuildInfo {
   /** The numpy version whose C headers the addon was compiled against. */
   readonly numpyVersion: string;
   /**
-   * Whether the addon is a binary that came prebuilt in the package (docs/python-environment.md),
+   * Whether the addon is a binary that came prebuilt in the package (docs/install.md),
    * rather than one built from source on this machine.
    */
   readonly prebuilt: boolean;
