@@ -58,23 +58,29 @@ export function chooseInterpreter(): { readonly file: string; readonly chosenBy:
   return { file: 'python3', chosenBy: 'PATH' };
 }
 
-// sysconfig's own answers; -I: no user site, no PYTHON* variables, so nothing of the user's
-// can run here. A venv answers with its base installation's LIBDIR.
+// sysconfig's own answers, and sys.base_prefix (computed from where the interpreter is, not
+// recorded at its build); -I: no user site, no PYTHON* variables, so nothing of the user's can
+// run here. A venv answers with its base installation's LIBDIR and prefix.
 const PROBE = `
 import json, sys, sysconfig
 v = sysconfig.get_config_var
 print(json.dumps({"executable": sys.executable, "version": "%d.%d" % sys.version_info[:2],
     "libdir": v("LIBDIR") or "", "ldlibrary": v("LDLIBRARY") or "",
-    "soname": v("INSTSONAME") or "", "shared": bool(v("Py_ENABLE_SHARED"))}))
+    "soname": v("INSTSONAME") or "", "shared": bool(v("Py_ENABLE_SHARED")),
+    "basePrefix": sys.base_prefix}))
 `;
 
-interface Probed {
+/** What the probe reports of an interpreter. */
+export interface Probed {
   executable: string;
   version: string;
+  /** sysconfig's LIBDIR: where the build installed libpython (a relocated build's is stale). */
   libdir: string;
   ldlibrary: string;
   soname: string;
   shared: boolean;
+  /** `sys.base_prefix`: the installation the interpreter (or its venv) really runs from. */
+  basePrefix: string;
 }
 
 function probe(file: string, chosenBy: string): Probed {
@@ -95,14 +101,16 @@ function probe(file: string, chosenBy: string): Probed {
 }
 
 /**
- * The libpython of `probed`: its installed soname in its LIBDIR (pyenv, the official Docker
- * images, Debian's libpython3.X package, which has no unversioned .so without -dev), else the
- * dynamic linker's own search for that soname.
+ * The libpython of `probed`: its installed soname (else its library name) in its LIBDIR
+ * (pyenv, the official Docker images, Debian's libpython3.X package, which has no unversioned
+ * .so without -dev), else in `<sys.base_prefix>/lib` (an installation moved since it was built,
+ * as python-build-standalone's, which uv installs: their LIBDIR is the build machine's
+ * `/install/lib`), else the dynamic linker's own search for that soname.
  */
-function libpythonOf(probed: Probed): string {
-  const candidates = [probed.soname, probed.ldlibrary]
-    .filter((name) => /\.so/.test(name))
-    .map((name) => path.join(probed.libdir, name));
+export function libpythonOf(probed: Probed): string {
+  const names = [probed.soname, probed.ldlibrary].filter((name) => /\.so/.test(name));
+  const dirs = [probed.libdir, path.join(probed.basePrefix, 'lib')].filter(Boolean);
+  const candidates = dirs.flatMap((dir) => names.map((name) => path.join(dir, name)));
   const found = candidates.find((file) => fs.existsSync(file));
   if (found !== undefined) return found;
   if (probed.shared && probed.soname) return probed.soname;
