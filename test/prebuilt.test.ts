@@ -414,33 +414,45 @@ describe.skipIf(MAJORS.length === 0)('the prebuilt package', () => {
     expect(JSON.parse(ran.stdout)).toMatchObject({ ...EVERYWHERE, prebuilt: false });
   }, 600_000);
 
-  it('a system older than the binaries need builds from source at install, and says why', async () => {
-    // The binaries' manifest asking for a glibc no machine has stands for an old system
-    // (Debian 11's glibc 2.31 against the binaries' 2.34).
-    const tooNew = await repacked('too-new', (prebuilds) => {
-      const file = path.join(prebuilds, 'manifest.json');
-      fs.writeFileSync(
-        file,
-        JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), glibc: '9.99' }),
+  it.each([
+    {
+      needs: { glibc: '9.99' },
+      says: /the prebuilt binaries need glibc 9\.99 or later, and this system has glibc \d+\.\d+; building from source/,
+    },
+    {
+      needs: { glibcxx: '3.4.99' },
+      says: /the prebuilt binaries need a libstdc\+\+ with GLIBCXX_3\.4\.99, and this system's \/\S+libstdc\+\+\.so\S* is older; building from source/,
+    },
+  ])(
+    'a system older than the binaries need ($needs) builds from source at install, and says why',
+    async ({ needs, says }) => {
+      // The binaries' manifest asking for more than this machine has stands for an old system
+      // (Debian 11's glibc 2.31, RHEL 9's GCC 11 libstdc++, against the binaries' 2.34 and GCC 12).
+      const name = `too-new-${Object.keys(needs)[0]}`;
+      const tooNew = await repacked(name, (prebuilds) => {
+        const file = path.join(prebuilds, 'manifest.json');
+        fs.writeFileSync(
+          file,
+          JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), ...needs }),
+        );
+      });
+      const bin = await binFor(MAJORS[0]!);
+      const project = newProject(`${name}-project`, tooNew);
+      const install = await sandboxed(
+        bin,
+        project,
+        ['npm', 'install', '--foreground-scripts', tooNew],
+        {
+          VIRTUAL_ENV: VENV,
+        },
       );
-    });
-    const bin = await binFor(MAJORS[0]!);
-    const project = newProject('too-new-project', tooNew);
-    const install = await sandboxed(
-      bin,
-      project,
-      ['npm', 'install', '--foreground-scripts', tooNew],
-      {
-        VIRTUAL_ENV: VENV,
-      },
-    );
-    expect(install.stderr).toMatch(
-      /the prebuilt binaries need glibc 9\.99 or later, and this system has glibc \d+\.\d+; building from source/,
-    );
-    // No compiler here: the source build stops with what to install.
-    expect(install.stderr).toContain("Python 3.11's C headers are missing");
-    expect(install.status).not.toBe(0);
-  }, 300_000);
+      expect(install.stderr).toMatch(says);
+      // No compiler here: the source build stops with what to install.
+      expect(install.stderr).toContain("Python 3.11's C headers are missing");
+      expect(install.status).not.toBe(0);
+    },
+    300_000,
+  );
 
   it('a prebuilt binary that cannot load is a PythonStartError naming the fix', async () => {
     const damaged = await repacked('damaged', (prebuilds) => {
