@@ -21,7 +21,15 @@ const PRELUDE = `
     const fs = require('fs');
     const out = {};
     for (const tid of fs.readdirSync('/proc/self/task')) {
-      const stat = fs.readFileSync('/proc/self/task/' + tid + '/stat', 'utf8');
+      // A thread that ended since the listing (one of V8's or libuv's, more often under ASan's
+      // timing) has no stat any more: it is not one whose priority is asserted.
+      let stat;
+      try {
+        stat = fs.readFileSync('/proc/self/task/' + tid + '/stat', 'utf8');
+      } catch (e) {
+        if (e.code === 'ENOENT' || e.code === 'ESRCH') continue;
+        throw e;
+      }
       const name = tid === String(process.pid) ? 'js' : stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
       (out[name] ??= []).push(Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]));
     }
