@@ -165,8 +165,8 @@ describe('processes and Workers (child processes, exit codes asserted)', () => {
   const REQUIRE = `const lib = require(${JSON.stringify(PACKAGE_ENTRY)});`;
   const SLOW = `new lib.Outliers('probe', 'sleep_long', { paths: [${JSON.stringify(PROBE_DIR)}] })`;
 
-  it('a process whose last action is starting async calls delivers them and exits 0', () => {
-    const run = runNode(`${REQUIRE}
+  it('a process whose last action is starting async calls delivers them and exits 0', async () => {
+    const run = await runNode(`${REQUIRE}
       const o = new lib.Outliers();
       let done = 0;
       let settled = 0;
@@ -180,9 +180,9 @@ describe('processes and Workers (child processes, exit codes asserted)', () => {
     expect(run.status).toBe(0);
   });
 
-  it('nothing keeps the process alive once the calls are over (not awaited, slow Python)', () => {
+  it('nothing keeps the process alive once the calls are over (not awaited, slow Python)', async () => {
     const started = Date.now();
-    const run = runNode(
+    const run = await runNode(
       `${REQUIRE} ${SLOW}.detectAsync(new Float64Array([0.5])); console.log('started');`,
     );
     expect(run.stdout).toBe('started\n');
@@ -190,8 +190,8 @@ describe('processes and Workers (child processes, exit codes asserted)', () => {
     expect(Date.now() - started).toBeLessThan(10_000);
   });
 
-  it('process.exit() with calls in flight exits with that code, no crash', () => {
-    const run = runNode(`${REQUIRE}
+  it('process.exit() with calls in flight exits with that code, no crash', async () => {
+    const run = await runNode(`${REQUIRE}
       const o = new lib.Outliers();
       ${SLOW}.detectAsync(new Float64Array([2]));
       for (let i = 0; i < 20; i++) o.detectAsync(new Float64Array(1_000_000));
@@ -200,8 +200,8 @@ describe('processes and Workers (child processes, exit codes asserted)', () => {
     expect(run.status).toBe(0);
   });
 
-  it('close() during flight, then exit: code 0', () => {
-    const run = runNode(`${REQUIRE}
+  it('close() during flight, then exit: code 0', async () => {
+    const run = await runNode(`${REQUIRE}
       const o = new lib.Outliers();
       const all = Array.from({ length: 200 }, () => o.detectAsync(new Float64Array(10_000)));
       o.close();
@@ -210,8 +210,8 @@ describe('processes and Workers (child processes, exit codes asserted)', () => {
     expect(run.status).toBe(0);
   });
 
-  it('worker.terminate() while its calls are in flight: the process goes on', () => {
-    const run = runNode(`
+  it('worker.terminate() while its calls are in flight: the process goes on', async () => {
+    const run = await runNode(`
       const { Worker } = require('node:worker_threads');
       ${REQUIRE}
       const code = ${JSON.stringify(`${REQUIRE}
@@ -233,8 +233,8 @@ describe('processes and Workers (child processes, exit codes asserted)', () => {
     expect(run.status).toBe(0);
   });
 
-  it('several Workers using detectAsync at once', () => {
-    const run = runNode(`
+  it('several Workers using detectAsync at once', async () => {
+    const run = await runNode(`
       const { Worker } = require('node:worker_threads');
       const code = ${JSON.stringify(`${REQUIRE}
         const o = new lib.Outliers();

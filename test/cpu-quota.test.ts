@@ -49,7 +49,10 @@ afterAll(() => {
 });
 
 /** runtimeInfo()'s thread facts, and what Node itself reports, from a child inside `cgroup`. */
-function insideCgroup(cgroup: string, env: NodeJS.ProcessEnv = {}): Record<string, unknown> {
+async function insideCgroup(
+  cgroup: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<Record<string, unknown>> {
   const script = `
     const lib = require(${JSON.stringify(PACKAGE_ENTRY)});
     const info = lib.runtimeInfo();
@@ -59,7 +62,7 @@ function insideCgroup(cgroup: string, env: NodeJS.ProcessEnv = {}): Record<strin
       spinUs: info.spinUs,
       availableParallelism: require('node:os').availableParallelism(),
     }));`;
-  const r = runNode(script, {
+  const r = await runNode(script, {
     env: { ...process.env, PY_OUTLIERS_THREADS: '', ...env },
     // The shell joins the cgroup, then becomes node: the whole process starts inside it.
     prefix: ['sh', '-c', 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup],
@@ -69,40 +72,45 @@ function insideCgroup(cgroup: string, env: NodeJS.ProcessEnv = {}): Record<strin
 }
 
 describe.skipIf(noCgroup !== '')('usable CPUs and the thread count under a CPU quota', () => {
-  it('half a CPU: one usable CPU and one Python thread, though Node counts every core', () => {
-    const out = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-half', 0.5));
+  it('half a CPU: one usable CPU and one Python thread, though Node counts every core', async () => {
+    const out = await insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-half', 0.5));
     expect(out).toMatchObject({ pythonThreads: 1, usableCpus: 1 });
   });
 
-  it('one and a half CPUs count as two, where the machine has them', () => {
-    const cores = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-probe2')).availableParallelism;
-    const out = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-1.5', 1.5));
+  it('one and a half CPUs count as two, where the machine has them', async () => {
+    const cores = (await insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-probe2')))
+      .availableParallelism;
+    const out = await insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-1.5', 1.5));
     expect(out).toMatchObject({ pythonThreads: 1, usableCpus: Math.min(2, cores as number) });
   });
 
-  it("a parent's quota binds: a cgroup with no quota of its own inside a 0.5-CPU one", () => {
+  it("a parent's quota binds: a cgroup with no quota of its own inside a 0.5-CPU one", async () => {
     const parent = makeCgroup(CPU_ROOT, 'py-outliers-parent', 0.5);
-    const out = insideCgroup(makeCgroup(parent, 'child'));
+    const out = await insideCgroup(makeCgroup(parent, 'child'));
     expect(out).toMatchObject({ pythonThreads: 1, usableCpus: 1 });
   });
 
-  it('no quota, or a generous one: the affinity mask decides', () => {
-    const cores = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-none')).availableParallelism;
+  it('no quota, or a generous one: the affinity mask decides', async () => {
+    const cores = (await insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-none')))
+      .availableParallelism;
     const expected = { pythonThreads: 1, usableCpus: cores };
-    expect(insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-many', 64))).toMatchObject(expected);
-    expect(insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-unset'))).toMatchObject(expected);
+    expect(await insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-many', 64))).toMatchObject(
+      expected,
+    );
+    expect(await insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-unset'))).toMatchObject(expected);
   });
 
-  it('PY_OUTLIERS_THREADS still sets the count inside a quota', () => {
-    const out = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-set', 0.5), {
+  it('PY_OUTLIERS_THREADS still sets the count inside a quota', async () => {
+    const out = await insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-set', 0.5), {
       PY_OUTLIERS_THREADS: '3',
     });
     expect(out).toMatchObject({ pythonThreads: 3, usableCpus: 1 });
   });
 
-  it('the low-latency mode stays on under a quota (the threads still have CPUs of their own)', () => {
-    const cores = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-probe3')).availableParallelism;
-    const out = insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-spin', 0.5), {
+  it('the low-latency mode stays on under a quota (the threads still have CPUs of their own)', async () => {
+    const cores = (await insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-probe3')))
+      .availableParallelism;
+    const out = await insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-spin', 0.5), {
       PY_OUTLIERS_SPIN_US: '100',
     });
     expect(out).toMatchObject({ usableCpus: 1, spinUs: (cores as number) >= 2 ? 100 : 0 });

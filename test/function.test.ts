@@ -443,7 +443,7 @@ describe('zero copy out', () => {
     expect(alive.call()).toBe(0);
   });
 
-  it('a sync loop of large results frees them as it goes, handed off or copied', () => {
+  it('a sync loop of large results frees them as it goes, handed off or copied', async () => {
     // 40 results of 80 MB: 3.2 GB if each waited for the loop to yield (as Node-API
     // finalizers do); freed by the collector as it goes, the peak stays near a few of them.
     // The bound, 1.2 GB, is wide on both sides.
@@ -459,7 +459,7 @@ describe('zero copy out', () => {
         peaks.push(Math.round(peak / 2 ** 20));
       }
       console.log(JSON.stringify(peaks));`;
-    const run = runNode(script, { timeoutMs: 60_000 });
+    const run = await runNode(script, { timeoutMs: 60_000 });
     expect(run.stderr).toBe('');
     const peaks = JSON.parse(run.stdout) as number[];
     for (const peak of peaks) expect(peak).toBeLessThan(1200);
@@ -560,8 +560,10 @@ describe('callAsync', () => {
   });
 
   // Node 20 and 22 have no syntax for it; [Symbol.dispose] itself is tested above.
-  it.runIf(hasUsing())('`using` closes it at the end of the block (Node 24 and later)', () => {
-    const script = `
+  it.runIf(hasUsing())(
+    '`using` closes it at the end of the block (Node 24 and later)',
+    async () => {
+      const script = `
       const { PythonFunction, ClosedError } = require(${JSON.stringify(PACKAGE_ENTRY)});
       let escaped;
       {
@@ -570,12 +572,13 @@ describe('callAsync', () => {
         escaped = f;
       }
       try { escaped.call([new Float64Array(1)]); } catch (e) { console.log(e instanceof ClosedError); }`;
-    const run = runNode(script);
-    expect(run.stderr).toBe('');
-    expect(run.stdout).toBe('2\ntrue\n');
-  });
+      const run = await runNode(script);
+      expect(run.stderr).toBe('');
+      expect(run.stdout).toBe('2\ntrue\n');
+    },
+  );
 
-  it('works in a Worker, and a Worker ended mid-call leaves the process well', () => {
+  it('works in a Worker, and a Worker ended mid-call leaves the process well', async () => {
     const script = `
       const { Worker } = require('node:worker_threads');
       const code = \`
@@ -590,7 +593,7 @@ describe('callAsync', () => {
       const w = new Worker(code, { eval: true });
       w.on('message', async (m) => { console.log('median', m); await w.terminate(); console.log('ended'); });
     `;
-    const run = runNode(script, { timeoutMs: 30_000 });
+    const run = await runNode(script, { timeoutMs: 30_000 });
     expect(run.stderr).toBe('');
     expect(run.stdout).toBe('median 3\nended\n');
     expect(run.status).toBe(0);

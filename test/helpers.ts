@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 
 import { buildInfo, Outliers, PythonError } from '../src/index.js';
+import { type Ran, spawnAsync } from './spawn.js';
 
 export const ROOT = path.resolve(__dirname, '..');
 export const PROBE_DIR = path.join(__dirname, 'python');
@@ -70,13 +71,14 @@ export function numpyOracle(values: Float64Array): number[] {
 }
 
 /**
- * Runs a Node script in a child process; returns its exit status, signal and output. `prefix`
- * is a command that runs node, such as `['nice', '-n', '3']`.
+ * Runs a Node script in a child process; resolves with its exit status, signal and output.
+ * `prefix` is a command that runs node, such as `['nice', '-n', '3']`. Asynchronous, so that a
+ * long scenario never blocks the test worker (test/spawn.ts says why that matters).
  */
 export function runNode(
   script: string,
   options: { env?: NodeJS.ProcessEnv; timeoutMs?: number; args?: string[]; prefix?: string[] } = {},
-): { status: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string } {
+): Promise<Ran> {
   const [command, ...args] = [
     ...(options.prefix ?? []),
     process.execPath,
@@ -84,13 +86,11 @@ export function runNode(
     '-e',
     script,
   ];
-  const run = spawnSync(command!, args, {
+  return spawnAsync(command!, args, {
     cwd: ROOT,
-    encoding: 'utf8',
     env: options.env ?? process.env,
-    timeout: options.timeoutMs ?? 60_000,
+    timeoutMs: options.timeoutMs ?? 60_000,
   });
-  return { status: run.status, signal: run.signal, stdout: run.stdout, stderr: run.stderr };
 }
 
 /** The built package, as a child process or Worker requires it. */

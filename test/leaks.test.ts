@@ -64,7 +64,7 @@ interface Measured {
   bad: number;
 }
 
-function measure(func: string): Measured {
+async function measure(func: string): Promise<Measured> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     FUNC: func,
@@ -72,7 +72,7 @@ function measure(func: string): Measured {
     ASYNC_CALLS: '100000',
     PYTHONMALLOC: 'malloc', // Python's objects in the C heap too
   };
-  const run = runNode(SCRIPT, { args: ['--expose-gc'], env, timeoutMs: 120_000 });
+  const run = await runNode(SCRIPT, { args: ['--expose-gc'], env, timeoutMs: 120_000 });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   return JSON.parse(run.stdout) as Measured;
@@ -85,8 +85,8 @@ function measure(func: string): Measured {
 const LIMIT_BYTES_PER_CALL = 3;
 
 describe('no leaks over many calls', () => {
-  it('2*10^5 detect and 10^5 detectAsync calls on 1k values: heap and Python objects flat', () => {
-    const r = measure('detect');
+  it('2*10^5 detect and 10^5 detectAsync calls on 1k values: heap and Python objects flat', async () => {
+    const r = await measure('detect');
     console.log(
       `C heap growth per call: detect ${r.syncBytesPerCall.toFixed(3)} B, ` +
         `detectAsync ${r.asyncBytesPerCall.toFixed(3)} B`,
@@ -99,8 +99,8 @@ describe('no leaks over many calls', () => {
     expect(r.after.detect).toBe(r.before.detect);
   }, 120_000);
 
-  it('the same measure catches a leak of 8 bytes per call', () => {
-    const r = measure('leak_8_bytes');
+  it('the same measure catches a leak of 8 bytes per call', async () => {
+    const r = await measure('leak_8_bytes');
     expect(r.bad).toBe(0);
     expect(r.syncBytesPerCall).toBeGreaterThan(LIMIT_BYTES_PER_CALL);
     expect(r.asyncBytesPerCall).toBeGreaterThan(LIMIT_BYTES_PER_CALL);

@@ -29,10 +29,10 @@ function plainPython(func: string): number[] {
   return JSON.parse(run.stdout) as number[];
 }
 
-function inNode(func: string, method: 'detect' | 'detectAsync'): number[] {
+async function inNode(func: string, method: 'detect' | 'detectAsync'): Promise<number[]> {
   const env: NodeJS.ProcessEnv = { ...process.env, PY_OUTLIERS_PYTHON: python };
   delete env['PYTHONUNBUFFERED'];
-  const run = runNode(
+  const run = await runNode(
     `const lib = require(${JSON.stringify(PACKAGE_ENTRY)});
      // A Buffer from readFileSync may sit inside a larger pooled ArrayBuffer (Node 26 does so).
      const bytes = require('fs').readFileSync(${JSON.stringify(input)});
@@ -53,11 +53,11 @@ describe.runIf(python)('libraries inside py-outliers agree with plain Python', (
     'rolling_robust_z',
     'scipy_zscore',
   ]) {
-    it(func, () => {
+    it(func, async () => {
       const expected = plainPython(func);
       for (const i of [7, 113, 835]) expect(expected).toContain(i); // the seeded outliers
-      expect(inNode(func, 'detect')).toEqual(expected);
-      expect(inNode(func, 'detectAsync')).toEqual(expected);
+      expect(await inNode(func, 'detect')).toEqual(expected);
+      expect(await inNode(func, 'detectAsync')).toEqual(expected);
     });
   }
 });
@@ -71,7 +71,7 @@ describe.runIf(python)('PythonFunction on real library functions agrees with pla
   fs.writeFileSync(path.join(scratch, 'matrix.f64'), Buffer.from(matrix.buffer));
   fs.writeFileSync(path.join(scratch, 'embeddings.f32'), Buffer.from(embeddings.buffer));
 
-  it('IsolationForest scores, find_peaks, a float32 norm, percentile and median', () => {
+  it('IsolationForest scores, find_peaks, a float32 norm, percentile and median', async () => {
     const script =
       `import sys, json; sys.path.insert(0, ${JSON.stringify(PROBE_DIR)})\n` +
       `import libraries\n` +
@@ -82,7 +82,7 @@ describe.runIf(python)('PythonFunction on real library functions agrees with pla
 
     const env: NodeJS.ProcessEnv = { ...process.env, PY_OUTLIERS_PYTHON: python };
     delete env['PYTHONUNBUFFERED'];
-    const run = runNode(
+    const run = await runNode(
       `const { PythonFunction, ndarray } = require(${JSON.stringify(PACKAGE_ENTRY)});
        const fs = require('fs');
        const read = (name, Kind) => { const b = fs.readFileSync(${JSON.stringify(scratch)} + '/' + name);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { BUILD_PYTHON, ROOT } from './helpers.js';
+import { spawnAsync } from './spawn.js';
 
 let scratch = '';
 const env = {
@@ -24,13 +25,16 @@ function node(args: string[]): string {
 }
 
 describe('installed from its npm pack tarball', () => {
-  beforeAll(() => {
+  // Asynchronous (test/spawn.ts): the install compiles the addon, a minute or more on a busy
+  // machine.
+  beforeAll(async () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-install-'));
-    const packed = execFileSync('npm', ['pack', '--silent', '--pack-destination', scratch], {
+    const pack = await spawnAsync('npm', ['pack', '--silent', '--pack-destination', scratch], {
       cwd: ROOT,
       env,
-      encoding: 'utf8',
-    }).trim();
+    });
+    if (pack.status !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
+    const packed = pack.stdout.trim();
     const tarball = path.join(scratch, packed.split('\n').pop()!);
     // The install script allowed, as `npm install-scripts approve py-outliers` does (npm 11
     // skips dependencies' install scripts otherwise).
@@ -43,11 +47,11 @@ describe('installed from its npm pack tarball', () => {
         allowScripts: { [`file:${tarball}`]: true },
       }),
     );
-    execFileSync('npm', ['install', '--no-fund', '--prefer-offline', tarball], {
+    const install = await spawnAsync('npm', ['install', '--no-fund', '--prefer-offline', tarball], {
       cwd: scratch,
       env,
-      stdio: 'pipe',
     });
+    if (install.status !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
   }, 300_000);
 
   afterAll(() => {

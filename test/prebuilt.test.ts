@@ -4,14 +4,15 @@
 // `make test-prebuilt` runs it (root: it hides the compiler and the headers in a mount
 // namespace); in the plain suite it is skipped.
 //
-// Every command runs through run() (async): a compile takes about a minute, and a test worker
-// blocked that long loses its connection to vitest.
-import { spawn } from 'node:child_process';
+// Every command runs through spawnAsync (test/spawn.ts): a compile takes about a minute, and a
+// test worker blocked that long loses its connection to vitest.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { type Ran, spawnAsync } from './spawn.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const APP = path.join(__dirname, 'prebuilt', 'app.cjs');
@@ -22,32 +23,9 @@ const MAJORS = (process.env['PY_OUTLIERS_TEST_NODE_MAJORS'] ?? '').split(/\s+/).
 const PYENV_ROOT = path.join(os.homedir(), '.pyenv', 'versions');
 const FIX_SOURCE = 'npm rebuild py-outliers --build-from-source';
 
-interface Ran {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a command to its end, without blocking this worker's event loop. */
-function run(
-  file: string,
-  args: string[],
-  options: { cwd: string; env?: NodeJS.ProcessEnv },
-): Promise<Ran> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(file, args, { ...options, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.once('error', reject);
-    child.once('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 /** Runs a command that must succeed; its stdout. */
 async function output(file: string, args: string[], cwd = ROOT): Promise<string> {
-  const ran = await run(file, args, { cwd });
+  const ran = await spawnAsync(file, args, { cwd });
   if (ran.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${ran.stderr}`);
   return ran.stdout;
 }
@@ -86,7 +64,7 @@ function sandboxed(
       ([key]) => !/^(PY_OUTLIERS_|VIRTUAL_ENV$|CC$|CXX$|npm_|PYTHON)/.test(key),
     ),
   ) as Record<string, string>;
-  return run(
+  return spawnAsync(
     '/usr/bin/unshare',
     ['-m', '/bin/sh', '-c', `${hide} && exec "$@"`, 'sandbox', ...command],
     {
@@ -403,13 +381,13 @@ describe.skipIf(MAJORS.length === 0)('the prebuilt package', () => {
     });
     const project = newProject('no-match-project', noMatch);
     const env = userEnv({ PY_OUTLIERS_PYTHON: VENV_PYTHON });
-    const install = await run('npm', ['install', '--foreground-scripts', noMatch], {
+    const install = await spawnAsync('npm', ['install', '--foreground-scripts', noMatch], {
       cwd: project,
       env,
     });
     expect(install.status, install.stderr).toBe(0);
     expect(install.stderr).toContain('no prebuilt binary for Node');
-    const ran = await run(process.execPath, ['app.cjs'], { cwd: project, env });
+    const ran = await spawnAsync(process.execPath, ['app.cjs'], { cwd: project, env });
     expect(ran.stderr).toBe('');
     expect(JSON.parse(ran.stdout)).toMatchObject({ ...EVERYWHERE, prebuilt: false });
   }, 600_000);
@@ -489,7 +467,7 @@ describe.skipIf(MAJORS.length === 0)('the prebuilt package', () => {
   it('another Python minor at install time: the source build runs, with its errors and the way to the prebuilt binary', async () => {
     const project = newProject('other-minor-install', tarball);
     const env = userEnv({ PY_OUTLIERS_PYTHON: otherMinorPython() });
-    const install = await run('npm', ['install', '--foreground-scripts', tarball], {
+    const install = await spawnAsync('npm', ['install', '--foreground-scripts', tarball], {
       cwd: project,
       env,
     });

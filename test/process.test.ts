@@ -11,8 +11,8 @@ import { BUILD_PYTHON, PACKAGE_ENTRY, PROBE_DIR, ROOT, runNode } from './helpers
 const REQUIRE = `const lib = require(${JSON.stringify(PACKAGE_ENTRY)});`;
 
 describe('a process that uses the library', () => {
-  it('detects and exits with code 0 (CommonJS)', () => {
-    const run = runNode(`${REQUIRE}
+  it('detects and exits with code 0 (CommonJS)', async () => {
+    const run = await runNode(`${REQUIRE}
       const o = new lib.Outliers();
       console.log(Array.from(o.detect(new Float64Array([1,1,1,1,1,1,1,1,1,1,1,40]))).join());`);
     expect(run.stderr).toBe('');
@@ -20,8 +20,8 @@ describe('a process that uses the library', () => {
     expect(run.status).toBe(0);
   });
 
-  it('works through import (ESM) as well, sharing one copy with require', () => {
-    const run = runNode(
+  it('works through import (ESM) as well, sharing one copy with require', async () => {
+    const run = await runNode(
       `import { Outliers, PythonError, runtimeInfo } from 'py-outliers';
        import { createRequire } from 'node:module';
        const cjs = createRequire(import.meta.url)('py-outliers');
@@ -35,16 +35,16 @@ describe('a process that uses the library', () => {
     expect(run.status).toBe(0);
   });
 
-  it('exits with code 0 when the last thing it did was leave Python objects behind', () => {
-    const run = runNode(`${REQUIRE}
+  it('exits with code 0 when the last thing it did was leave Python objects behind', async () => {
+    const run = await runNode(`${REQUIRE}
       const keep = new lib.Outliers('probe', 'keep', { paths: [${JSON.stringify(PROBE_DIR)}] });
       keep.detect(new Float64Array(1000));
       new lib.Outliers();`);
     expect(run.status).toBe(0);
   });
 
-  it('process.exit() in the middle of work exits with that code', () => {
-    const run = runNode(`${REQUIRE}
+  it('process.exit() in the middle of work exits with that code', async () => {
+    const run = await runNode(`${REQUIRE}
       const o = new lib.Outliers();
       o.detect(new Float64Array(10));
       process.exit(7);`);
@@ -78,8 +78,8 @@ describe('a process that uses the library', () => {
     });
   }
 
-  it("keeps Node's argv and does not install Python's signal handlers", () => {
-    const run = runNode(`${REQUIRE}
+  it("keeps Node's argv and does not install Python's signal handlers", async () => {
+    const run = await runNode(`${REQUIRE}
       try { new lib.Outliers('probe', 'report_sys', { paths: [${JSON.stringify(PROBE_DIR)}] })
               .detect(new Float64Array(1)); }
       catch (e) { const r = JSON.parse(e.message); console.log(JSON.stringify(r.argv)); }
@@ -89,8 +89,8 @@ describe('a process that uses the library', () => {
 });
 
 describe('a broken Python setup gives a clear error, not a crash', () => {
-  it('an interpreter that does not exist', () => {
-    const run = runNode(
+  it('an interpreter that does not exist', async () => {
+    const run = await runNode(
       `${REQUIRE}
        for (let i = 0; i < 2; i++) {
          try { new lib.Outliers(); } catch (e) { console.log(e.constructor.name + ': ' + e.message); }
@@ -106,7 +106,7 @@ describe('a broken Python setup gives a clear error, not a crash', () => {
     expect(lines[1]).toBe(lines[0]); // the first failure is the answer for the process
   });
 
-  it('a venv made with another Python version', () => {
+  it('a venv made with another Python version', async () => {
     const venv = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-fake-venv-'));
     try {
       const real = fs.realpathSync(BUILD_PYTHON);
@@ -116,7 +116,7 @@ describe('a broken Python setup gives a clear error, not a crash', () => {
         path.join(venv, 'pyvenv.cfg'),
         `home = ${path.dirname(real)}\ninclude-system-site-packages = true\nversion = 3.99.1\n`,
       );
-      const run = runNode(
+      const run = await runNode(
         `${REQUIRE} try { new lib.Outliers(); } catch (e) { console.log(e.message); }`,
         { env: { ...process.env, PY_OUTLIERS_PYTHON: path.join(venv, 'bin', 'python') } },
       );

@@ -19,11 +19,11 @@ const PRELUDE = `
   const fn = (name) => new lib.Outliers('real_python', name, { paths: [${JSON.stringify(PROBE_DIR)}] });
   const one = new Float64Array(1);`;
 
-function run(body: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000) {
+async function run(body: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000) {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv['PYTHONUNBUFFERED'];
   const started = Date.now();
-  const result = runNode(`${PRELUDE}\n${body}`, { env: childEnv, timeoutMs });
+  const result = await runNode(`${PRELUDE}\n${body}`, { env: childEnv, timeoutMs });
   return { ...result, ms: Date.now() - started };
 }
 
@@ -36,8 +36,10 @@ describe('print() output reaches a piped stdout', () => {
     ['a normal exit', ''],
     ['process.exit()', 'process.exit(0);'],
   ] as const) {
-    it(`with ${how}`, () => {
-      const r = run(`fn('prints').detect(one); fn('prints_to_stderr').detect(one); ${ending}`);
+    it(`with ${how}`, async () => {
+      const r = await run(
+        `fn('prints').detect(one); fn('prints_to_stderr').detect(one); ${ending}`,
+      );
       expect(r.status).toBe(0);
       // Line-buffered: the line is out at once; the unterminated rest at exit.
       expect(r.stdout).toBe('print from python\nprint without newline');
@@ -45,9 +47,9 @@ describe('print() output reaches a piped stdout', () => {
     });
   }
 
-  it('with async calls in flight at process.exit(): what ran printed, what was queued never ran', () => {
+  it('with async calls in flight at process.exit(): what ran printed, what was queued never ran', async () => {
     // One Python thread, so that the third call is queued behind the second.
-    const r = run(
+    const r = await run(
       `
       const f = fn('prints_then_sleeps');
       f.detectAsync(new Float64Array([1, 0]));
@@ -60,8 +62,8 @@ describe('print() output reaches a piped stdout', () => {
     expect(r.stdout).toBe('async print 1\nasync print 2\n');
   });
 
-  it('with calls running on two Python threads at process.exit(): both finish and print', () => {
-    const r = run(
+  it('with calls running on two Python threads at process.exit(): both finish and print', async () => {
+    const r = await run(
       `
       const f = fn('prints_then_sleeps');
       f.detectAsync(new Float64Array([1, 1]));
@@ -80,17 +82,17 @@ describe('atexit handlers run once, at the process end', () => {
     ['process.exit(3)', 'process.exit(3);', 3],
     ['an uncaught exception', 'throw new Error("boom");', 1],
   ] as const) {
-    it(`on ${how}`, () => {
+    it(`on ${how}`, async () => {
       const file = atexitFile();
-      const r = run(`fn('atexit_writes_file').detect(one); ${ending}`, { ATEXIT_FILE: file });
+      const r = await run(`fn('atexit_writes_file').detect(one); ${ending}`, { ATEXIT_FILE: file });
       expect(r.status).toBe(status);
       expect(fs.readFileSync(file, 'utf8')).toBe('ran\n');
     });
   }
 
-  it("not at a Worker's end: the interpreter belongs to the process", () => {
+  it("not at a Worker's end: the interpreter belongs to the process", async () => {
     const file = atexitFile();
-    const r = run(
+    const r = await run(
       `const { Worker } = require('node:worker_threads');
        const w = new Worker(${JSON.stringify(PRELUDE)} + "fn('atexit_writes_file').detect(one);", { eval: true });
        w.on('exit', (code) => console.log('worker exit', code, require('fs').existsSync(process.env.ATEXIT_FILE)));`,
@@ -103,15 +105,15 @@ describe('atexit handlers run once, at the process end', () => {
 
   // The bound (PY_OUTLIERS_EXIT_TIMEOUT_MS, 1 s here) is what ends these; without it they would
   // never exit and runNode's 60 s timeout would kill them. 20 s leaves room for a slow machine.
-  it('a handler that hangs does not hang the exit', () => {
-    const r = run(`fn('atexit_hangs').detect(one);`, { PY_OUTLIERS_EXIT_TIMEOUT_MS: '1000' });
+  it('a handler that hangs does not hang the exit', async () => {
+    const r = await run(`fn('atexit_hangs').detect(one);`, { PY_OUTLIERS_EXIT_TIMEOUT_MS: '1000' });
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('registered a hanging handler\n');
     expect(r.ms).toBeLessThan(20_000);
   });
 
-  it('a Python call that never returns does not hang process.exit()', () => {
-    const r = run(`fn('spins').detectAsync(one); setTimeout(() => process.exit(5), 200);`, {
+  it('a Python call that never returns does not hang process.exit()', async () => {
+    const r = await run(`fn('spins').detectAsync(one); setTimeout(() => process.exit(5), 200);`, {
       PY_OUTLIERS_EXIT_TIMEOUT_MS: '1000',
     });
     expect(r.status).toBe(5);
@@ -120,27 +122,27 @@ describe('atexit handlers run once, at the process end', () => {
 });
 
 describe('children started by Python', () => {
-  it('subprocess.run inherits stdout and stderr', () => {
-    const r = run(`fn('subprocess_inherits_stdio').detect(one);`);
+  it('subprocess.run inherits stdout and stderr', async () => {
+    const r = await run(`fn('subprocess_inherits_stdio').detect(one);`);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('hi from subprocess.run\n');
     expect(r.stderr).toBe('err from subprocess.run\n');
   });
 
-  it('os.system inherits stdout', () => {
-    const r = run(`fn('os_system').detect(one);`);
+  it('os.system inherits stdout', async () => {
+    const r = await run(`fn('os_system').detect(one);`);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('hi from os.system\n');
   });
 
-  it('multiprocessing pools work with spawn, forkserver and fork', () => {
-    const r = run(`fn('multiprocessing_pools').detect(one);`);
+  it('multiprocessing pools work with spawn, forkserver and fork', async () => {
+    const r = await run(`fn('multiprocessing_pools').detect(one);`);
     expect(r.status).toBe(0);
     expect(r.stdout).toBe('spawn [1, 2, 3]\nforkserver [1, 2, 3]\nfork [1, 2, 3]\n');
   });
 
-  it("joblib's loky backend works and leaves nothing in /dev/shm or its resource tracker", () => {
-    const r = run(`fn('joblib_loky').detect(one); console.log('pid', process.pid);`);
+  it("joblib's loky backend works and leaves nothing in /dev/shm or its resource tracker", async () => {
+    const r = await run(`fn('joblib_loky').detect(one); console.log('pid', process.pid);`);
     expect(r.stderr).toBe(''); // loky's tracker warns here of leaked semaphores or folders
     expect(r.status).toBe(0);
     const [result, pidLine] = r.stdout.trim().split('\n');
@@ -151,9 +153,9 @@ describe('children started by Python', () => {
 });
 
 describe("Node's own child_process is unchanged", () => {
-  it('spawn with each stdio setting gives the child the same fds before and after Python started', () => {
+  it('spawn with each stdio setting gives the child the same fds before and after Python started', async () => {
     const report = path.join(scratch, 'fds.txt');
-    const r = run(`
+    const r = await run(`
       const { spawnSync } = require('node:child_process');
       const fs = require('node:fs');
       const script = 'for fd in 0 1 2; do readlink /proc/$$/fd/$fd || echo closed; ' +

@@ -90,8 +90,8 @@ function otherPython(): { exe: string; version: string } | undefined {
  * The message of the error the first use of the library gives in a fresh process, checked to
  * be a PythonStartError (code ERR_PY_OUTLIERS_PYTHON_START) and the same on a second use.
  */
-function startError(env: NodeJS.ProcessEnv): string {
-  const run = runNode(
+async function startError(env: NodeJS.ProcessEnv): Promise<string> {
+  const run = await runNode(
     `const lib = require(${JSON.stringify(PACKAGE_ENTRY)});
      const errors = [];
      for (const make of [() => new lib.Outliers(), () => new lib.PythonFunction('numpy', 'median')]) {
@@ -214,30 +214,33 @@ describe('install: a missing piece is named, with the fix, at the end of the out
 describe('start-up: the wrong Python or numpy is named, with the fix', () => {
   const other = otherPython();
 
-  it.runIf(other)('a venv of another Python version, checked before numpy is imported', () => {
-    const message = startError({ PY_OUTLIERS_PYTHON: bareVenv(other!.exe) });
-    expect(message).toMatch(
-      new RegExp(
-        `was made with Python ${other!.version.replace('.', '\\.')}\\.\\d+, but py-outliers was built against Python ${buildInfo().pythonVersion.replace('.', '\\.')}`,
-      ),
-    );
-    expect(message).not.toContain('numpy');
-  });
+  it.runIf(other)(
+    'a venv of another Python version, checked before numpy is imported',
+    async () => {
+      const message = await startError({ PY_OUTLIERS_PYTHON: bareVenv(other!.exe) });
+      expect(message).toMatch(
+        new RegExp(
+          `was made with Python ${other!.version.replace('.', '\\.')}\\.\\d+, but py-outliers was built against Python ${buildInfo().pythonVersion.replace('.', '\\.')}`,
+        ),
+      );
+      expect(message).not.toContain('numpy');
+    },
+  );
 
-  it.runIf(other)('the interpreter of another Python version itself', () => {
-    const message = startError({ PY_OUTLIERS_PYTHON: other!.exe });
+  it.runIf(other)('the interpreter of another Python version itself', async () => {
+    const message = await startError({ PY_OUTLIERS_PYTHON: other!.exe });
     expect(message).toContain(`is Python ${other!.version}, but py-outliers was built against`);
     expect(message).toContain('npm rebuild py-outliers');
   });
 
-  it('an interpreter of the right version without numpy: the pip line', () => {
+  it('an interpreter of the right version without numpy: the pip line', async () => {
     const python = bareVenv();
-    const message = startError({ PY_OUTLIERS_PYTHON: python });
+    const message = await startError({ PY_OUTLIERS_PYTHON: python });
     expect(message).toContain(`cannot import numpy in the Python interpreter '${python}'`);
     expect(message).toContain(`'${python}' -m pip install numpy`);
   });
 
-  it('a numpy whose C-API does not fit the build: rebuild', () => {
+  it('a numpy whose C-API does not fit the build: rebuild', async () => {
     // A numpy that imports but has no C-API table, as numpy 2.x looks to a build against
     // numpy 1.x headers ("_ARRAY_API not found"); found first through PYTHONPATH.
     const fake = fs.mkdtempSync(path.join(scratch, 'fake-numpy-'));
@@ -246,7 +249,7 @@ describe('start-up: the wrong Python or numpy is named, with the fix', () => {
       fs.writeFileSync(path.join(fake, sub, '__init__.py'), '__version__ = "9.0.0"\n');
       fs.writeFileSync(path.join(fake, sub, '_multiarray_umath.py'), '');
     }
-    const message = startError({ PYTHONPATH: fake });
+    const message = await startError({ PYTHONPATH: fake });
     expect(message).toContain(`built against numpy ${buildInfo().numpyVersion}`);
     expect(message).toContain('is 9.0.0');
     expect(message).toContain('_ARRAY_API'); // numpy's own words, as the build saw them
@@ -258,8 +261,8 @@ describe('start-up: the wrong Python or numpy is named, with the fix', () => {
   const numpy2Python = process.env['PY_OUTLIERS_TEST_NUMPY2_PYTHON'];
   it.runIf(buildInfo().numpyVersion.startsWith('1.') && numpy2Python)(
     'built against numpy 1.x, run with numpy 2.x: rebuild',
-    () => {
-      const message = startError({ PY_OUTLIERS_PYTHON: numpy2Python });
+    async () => {
+      const message = await startError({ PY_OUTLIERS_PYTHON: numpy2Python });
       expect(message).toMatch(/built against numpy 1\.\d+\.\d+, but the numpy installed .* is 2\./);
       expect(message).toContain('npm rebuild py-outliers');
     },

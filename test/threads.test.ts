@@ -36,12 +36,12 @@ const PRELUDE = `
     return out;
   };`;
 
-function run(
+async function run(
   body: string,
   env: NodeJS.ProcessEnv = {},
   prefix: string[] = [],
-): Record<string, unknown> {
-  const r = runNode(
+): Promise<Record<string, unknown>> {
+  const r = await runNode(
     `${PRELUDE}\n(async () => {\n${body}\n})().catch((e) => { console.error(e); process.exit(1); });`,
     {
       env: { ...process.env, ...env },
@@ -55,8 +55,8 @@ function run(
 
 describe('Python threads', () => {
   for (const threads of [1, 2, 4]) {
-    it(`${threads} thread(s): many calls in flight, mixed sizes and sync calls, all equal to sync`, () => {
-      const out = run(
+    it(`${threads} thread(s): many calls in flight, mixed sizes and sync calls, all equal to sync`, async () => {
+      const out = await run(
         `
         const o = new lib.Outliers();
         const sizes = [10, 1000, 70_000, 200_000];
@@ -93,8 +93,8 @@ describe('Python threads', () => {
     });
   }
 
-  it('setPythonThreads() before first use sets the count; later, only the same count passes', () => {
-    const out = run(
+  it('setPythonThreads() before first use sets the count; later, only the same count passes', async () => {
+    const out = await run(
       `
       const errors = [];
       for (const bad of [0, 65, 1.5, NaN, '2']) {
@@ -117,7 +117,7 @@ describe('Python threads', () => {
     });
   });
 
-  it('a bad PY_OUTLIERS_THREADS or PY_OUTLIERS_SPIN_US is a start-up error that names it', () => {
+  it('a bad PY_OUTLIERS_THREADS or PY_OUTLIERS_SPIN_US is a start-up error that names it', async () => {
     for (const [name, value] of [
       ['PY_OUTLIERS_THREADS', 'many'],
       ['PY_OUTLIERS_THREADS', '0'],
@@ -125,7 +125,7 @@ describe('Python threads', () => {
       ['PY_OUTLIERS_SPIN_US', '-5'],
       ['PY_OUTLIERS_SPIN_US', '1001'],
     ] as const) {
-      const out = run(
+      const out = await run(
         `
         let message;
         try { new lib.Outliers(); } catch (e) { message = e.message; }
@@ -136,10 +136,10 @@ describe('Python threads', () => {
     }
   });
 
-  it("Python's priority is the process's: our threads, a subprocess and a threading.Thread started in a call", () => {
+  it("Python's priority is the process's: our threads, a subprocess and a threading.Thread started in a call", async () => {
     // Run at nice 3, so that a thread of ours left at 0, or lowered further, shows: every
     // thread and child must inherit the JS thread's nice, as under `python`.
-    const out = run(
+    const out = await run(
       `
       const o = new lib.Outliers();
       await Promise.all([o.detectAsync(spiked(1000, 3)), o.detectAsync(spiked(1000, 5))]);
@@ -162,11 +162,11 @@ describe('Python threads', () => {
     expect(out.viaSync).toEqual({ call: js, subprocess: js, thread: js });
   });
 
-  it('an idle process uses no CPU after a burst of calls', () => {
+  it('an idle process uses no CPU after a burst of calls', async () => {
     // Idle threads sleep on a condition variable: 2 s of idle must cost (nearly) nothing. 20 ms
     // is a wide margin for the timer's own wake-ups and a loaded CI machine; a thread that
     // polled for work, even 1% of the time, would cost that much.
-    const out = run(
+    const out = await run(
       `
       const o = new lib.Outliers();
       for (const size of [1000, 1000, 1_000_000]) {
@@ -183,10 +183,10 @@ describe('Python threads', () => {
     expect(out.idleCpuMs as number).toBeLessThan(20);
   });
 
-  it('a call that sleeps outside the GIL does not hold up the calls queued behind it', () => {
+  it('a call that sleeps outside the GIL does not hold up the calls queued behind it', async () => {
     // Two threads: while one sleeps 500 ms in time.sleep, the other runs the 1k-value calls
     // submitted after it, all of which settle before it does.
-    const out = run(
+    const out = await run(
       `
       const o = new lib.Outliers();
       const slow = probe('sleep_then_argmax');
@@ -203,8 +203,8 @@ describe('Python threads', () => {
     expect(out).toEqual({ slowResult: [1], allBefore: true });
   });
 
-  it('defaults: one Python thread, the low-latency mode off', () => {
-    const out = run(
+  it('defaults: one Python thread, the low-latency mode off', async () => {
+    const out = await run(
       `
       const { pythonThreads, spinUs, usableCpus } = lib.runtimeInfo();
       console.log(JSON.stringify({ pythonThreads, spinUs, usable: usableCpus >= 1 }));`,
@@ -214,8 +214,8 @@ describe('Python threads', () => {
   });
 
   for (const threads of [1, 2]) {
-    it(`the low-latency mode (PY_OUTLIERS_SPIN_US), ${threads} thread(s): results equal to sync, one at a time and many in flight`, () => {
-      const out = run(
+    it(`the low-latency mode (PY_OUTLIERS_SPIN_US), ${threads} thread(s): results equal to sync, one at a time and many in flight`, async () => {
+      const out = await run(
         `
         const o = new lib.Outliers();
         const inputs = Array.from({ length: 200 }, (_, i) => spiked([10, 1000, 70_000][i % 3], i % 10));
@@ -234,8 +234,8 @@ describe('Python threads', () => {
     });
   }
 
-  it('the low-latency mode is off on a single CPU (taskset): polling there holds the core', () => {
-    const out = run(
+  it('the low-latency mode is off on a single CPU (taskset): polling there holds the core', async () => {
+    const out = await run(
       `console.log(JSON.stringify({ spinUs: lib.runtimeInfo().spinUs, usable: lib.runtimeInfo().usableCpus }));`,
       { PY_OUTLIERS_SPIN_US: '100' },
       ['taskset', '-c', '0'],
@@ -243,10 +243,10 @@ describe('Python threads', () => {
     expect(out).toEqual({ spinUs: 0, usable: 1 });
   });
 
-  it('the low-latency mode polls only for its window: no CPU while idle after a burst', () => {
+  it('the low-latency mode polls only for its window: no CPU while idle after a burst', async () => {
     // As the default's test: 20 ms of CPU over 2 s of idle is a wide margin, and a mode that
     // kept polling past its 1 ms window (either side) would use most of a core.
-    const out = run(
+    const out = await run(
       `
       const o = new lib.Outliers();
       const v = spiked(1000, 7);
@@ -262,10 +262,10 @@ describe('Python threads', () => {
   });
 
   for (const spin of ['0', '1000']) {
-    it(`a Worker ends while its call is awaited (PY_OUTLIERS_SPIN_US=${spin}): no crash, the process goes on`, () => {
+    it(`a Worker ends while its call is awaited (PY_OUTLIERS_SPIN_US=${spin}): no crash, the process goes on`, async () => {
       // Terminated before, near and at the end of its call: the result is dropped with its
       // environment, and the Python thread goes on to the next call.
-      const out = run(
+      const out = await run(
         `
       const { Worker } = require('node:worker_threads');
       const source = \`
@@ -294,8 +294,8 @@ describe('Python threads', () => {
     });
   }
 
-  it('close() with calls running on several threads: running ones finish, queued ones refuse', () => {
-    const out = run(
+  it('close() with calls running on several threads: running ones finish, queued ones refuse', async () => {
+    const out = await run(
       `
       const sleeper = probe('sleep_then_argmax');
       const running = [0, 1, 2].map(() => sleeper.detectAsync(new Float64Array([0.4, 1])));
@@ -311,8 +311,8 @@ describe('Python threads', () => {
     expect(out).toEqual({ ran: [[1], [1], [1]], refused: ['ClosedError', 'ClosedError'] });
   });
 
-  it('a Worker and the main thread call at once, on two Python threads', () => {
-    const out = run(
+  it('a Worker and the main thread call at once, on two Python threads', async () => {
+    const out = await run(
       `
       const { Worker } = require('node:worker_threads');
       const worker = new Worker(\`

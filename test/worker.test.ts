@@ -72,8 +72,8 @@ describe('worker_threads', () => {
     expect(new Outliers().detect(seedCase()).length).toBe(3);
   });
 
-  it('Python started first inside a Worker serves the main thread after the Worker ended', () => {
-    const run = runNode(`
+  it('Python started first inside a Worker serves the main thread after the Worker ended', async () => {
+    const run = await runNode(`
       const { Worker } = require('node:worker_threads');
       const entry = ${JSON.stringify(PACKAGE_ENTRY)};
       const w = new Worker("const l = require(" + JSON.stringify(entry) + ");" +
