@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { BUILD_PYTHON, ROOT } from './helpers.js';
-import { spawnAsync } from './spawn.js';
+import { spawnOutput } from './spawn.js';
 
 let scratch = '';
 const env = {
@@ -29,12 +29,12 @@ describe('installed from its npm pack tarball', () => {
   // machine.
   beforeAll(async () => {
     scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-install-'));
-    const pack = await spawnAsync('npm', ['pack', '--silent', '--pack-destination', scratch], {
-      cwd: ROOT,
-      env,
-    });
-    if (pack.status !== 0) throw new Error(`npm pack failed:\n${pack.stderr}`);
-    const packed = pack.stdout.trim();
+    const packed = (
+      await spawnOutput('npm', ['pack', '--silent', '--pack-destination', scratch], {
+        cwd: ROOT,
+        env,
+      })
+    ).trim();
     const tarball = path.join(scratch, packed.split('\n').pop()!);
     // The install script allowed, as `npm install-scripts approve py-outliers` does (npm 11
     // skips dependencies' install scripts otherwise).
@@ -47,11 +47,10 @@ describe('installed from its npm pack tarball', () => {
         allowScripts: { [`file:${tarball}`]: true },
       }),
     );
-    const install = await spawnAsync('npm', ['install', '--no-fund', '--prefer-offline', tarball], {
+    await spawnOutput('npm', ['install', '--no-fund', '--prefer-offline', tarball], {
       cwd: scratch,
       env,
     });
-    if (install.status !== 0) throw new Error(`npm install failed:\n${install.stderr}`);
   }, 300_000);
 
   afterAll(() => {

@@ -12,7 +12,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type Ran, spawnAsync } from './spawn.js';
+import { type Ran, spawnAsync, spawnOutput } from './spawn.js';
 
 const ROOT = path.resolve(__dirname, '..');
 const APP = path.join(__dirname, 'prebuilt', 'app.cjs');
@@ -23,11 +23,9 @@ const MAJORS = (process.env['PY_OUTLIERS_TEST_NODE_MAJORS'] ?? '').split(/\s+/).
 const PYENV_ROOT = path.join(os.homedir(), '.pyenv', 'versions');
 const FIX_SOURCE = 'npm rebuild py-outliers --build-from-source';
 
-/** Runs a command that must succeed; its stdout. */
-async function output(file: string, args: string[], cwd = ROOT): Promise<string> {
-  const ran = await spawnAsync(file, args, { cwd });
-  if (ran.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${ran.stderr}`);
-  return ran.stdout;
+/** Runs a command that must succeed, in the checkout; its stdout. */
+function output(file: string, args: string[]): Promise<string> {
+  return spawnOutput(file, args, { cwd: ROOT });
 }
 
 /** pyenv's Python 3.12 (another minor than the prebuilt binaries'), if the machine has it. */

@@ -47,3 +47,14 @@ export function spawnAsync(
     });
   });
 }
+
+/** Runs a command that must succeed; its stdout, or an error with its stderr. */
+export async function spawnOutput(
+  file: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
+  const ran = await spawnAsync(file, args, options);
+  if (ran.status !== 0) throw new Error(`${file} ${args.join(' ')}: ${ran.stderr}`);
+  return ran.stdout;
+}
