@@ -23,6 +23,8 @@
         "native/python_callable.cc",
         "native/python_function.cc",
         "native/plain_value.cc",
+        "native/plain_text.cc",
+        "native/big_int.cc",
         "native/js_to_plain.cc",
         "native/plain_to_python.cc",
         "native/python_to_plain.cc",
@@ -40,6 +42,11 @@
         "<!@(node native/python_config.js defines)",
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
+        # A C++ exception in an environment that is being torn down (worker.terminate() while
+        # a call reads its arguments) cannot become a JS exception: node-addon-api then drops
+        # it instead of ending the whole process (docs/architecture.md, "Lifetimes at exit and
+        # in Workers").
+        "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS",
         "NPY_NO_DEPRECATED_API=NPY_1_7_API_VERSION",
         # The oldest numpy the addon runs with: built against numpy 2.x headers, it then loads
         # into numpy 1.23 and later too (a prebuilt binary meets whatever numpy users have).

@@ -168,17 +168,18 @@ namespace {
 
 class ErrorOutcome : public AsyncOutcome {
  public:
-  explicit ErrorOutcome(PythonErrorInfo error) : python_error_(std::move(error)) {}
-  explicit ErrorOutcome(std::string why) : why_(std::move(why)) {}
+  // A PythonError if `why` is empty; else a ResultError, caused by `error` if it is set.
+  ErrorOutcome(std::string why, PythonErrorInfo error)
+      : why_(std::move(why)), python_error_(std::move(error)) {}
   void Settle(Napi::Env env, napi_deferred deferred) override {
-    Napi::Error error =
-        why_.empty() ? MakePythonError(env, python_error_) : MakeResultError(env, why_);
+    Napi::Error error = why_.empty() ? MakePythonError(env, python_error_)
+                                     : MakeResultError(env, why_, python_error_);
     napi_reject_deferred(env, deferred, error.Value());
   }
 
  private:
-  PythonErrorInfo python_error_;
   std::string why_;
+  PythonErrorInfo python_error_;
 };
 
 // The job on the Python thread: the call's state, the function, and its work.
@@ -223,11 +224,11 @@ class AsyncJob : public PythonJob {
 }  // namespace
 
 std::unique_ptr<AsyncOutcome> PythonErrorOutcome(PythonErrorInfo error) {
-  return std::make_unique<ErrorOutcome>(std::move(error));
+  return std::make_unique<ErrorOutcome>(std::string(), std::move(error));
 }
 
-std::unique_ptr<AsyncOutcome> ResultErrorOutcome(std::string why) {
-  return std::make_unique<ErrorOutcome>(std::move(why));
+std::unique_ptr<AsyncOutcome> ResultErrorOutcome(std::string why, PythonErrorInfo cause) {
+  return std::make_unique<ErrorOutcome>(std::move(why), std::move(cause));
 }
 
 Napi::Value StartAsyncCall(Napi::Env env, const std::shared_ptr<PythonCallable>& callable,

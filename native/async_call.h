@@ -40,9 +40,10 @@ class AsyncOutcome {
   virtual void Settle(Napi::Env env, napi_deferred deferred) = 0;
 };
 
-// An outcome that rejects with a PythonError or a ResultError.
+// An outcome that rejects with a PythonError, or a ResultError (whose cause is the Python
+// exception that converting the result raised, if `cause` is set).
 std::unique_ptr<AsyncOutcome> PythonErrorOutcome(PythonErrorInfo error);
-std::unique_ptr<AsyncOutcome> ResultErrorOutcome(std::string why);
+std::unique_ptr<AsyncOutcome> ResultErrorOutcome(std::string why, PythonErrorInfo cause = {});
 
 // What one async call does on its Python thread, with the GIL held: build the arguments, call
 // `func`, convert the result. Destroyed there too, still under the GIL.

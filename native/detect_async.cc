@@ -45,7 +45,7 @@ class DetectWork : public AsyncWork {
       case ResultStatus::kInvalid:
         break;
     }
-    return ResultErrorOutcome(std::move(detected.why));
+    return ResultErrorOutcome(std::move(detected.why), std::move(detected.python_error));
   }
 
  private:

@@ -17,7 +17,7 @@ namespace py_outliers {
 
 struct DetectOutcome {
   ResultStatus status = ResultStatus::kOk;
-  PythonErrorInfo python_error;  // kPythonError
+  PythonErrorInfo python_error;  // kPythonError; with kInvalid, what reading the result raised
   std::string why;               // kInvalid
 };
 
@@ -41,7 +41,15 @@ DetectOutcome CallDetect(PyObject* func, const double* data, size_t length, Buff
 
   IndexResult indices;
   outcome.status = indices.Check(result.get(), length, &outcome.why);
-  if (outcome.status == ResultStatus::kPythonError) return python_failed();
+  if (outcome.status == ResultStatus::kPythonError) {
+    // Reading the result ran Python code that raised (a __len__ or __index__ of its own, out
+    // of memory): the result is what was wrong, and the exception is why.
+    outcome.python_error = TakePythonError();
+    outcome.status = ResultStatus::kInvalid;
+    outcome.why = "could not be read as indices: " + outcome.python_error.type + ": " +
+                  outcome.python_error.message;
+    return outcome;
+  }
   if (outcome.status == ResultStatus::kInvalid) return outcome;
   if (!indices.CopyTo(allocate(indices.size()), length, &outcome.why)) {
     outcome.status = ResultStatus::kInvalid;

@@ -16,12 +16,9 @@ class ArgumentReader {
     uint32_t count = 0;
     Check(napi_get_array_length(env_, args, &count));
     Push({PlainNode::Kind::kList}).index = count;
-    for (uint32_t i = 0; i < count; i++) {
-      napi_value item = nullptr;
-      Check(napi_get_element(env_, args, i, &item));
-      path_ = "args[" + std::to_string(i) + "]";
-      Value(item, 1);
-    }
+    path_.push_back(Step::Name("args"));
+    Items(args, count, 1);
+    path_.pop_back();
   }
 
   void Keywords(napi_value kwargs) {
@@ -31,9 +28,10 @@ class ArgumentReader {
       Push({PlainNode::Kind::kDict}).index = 0;
       return;
     }
-    path_ = "kwargs";
+    path_.push_back(Step::Name("kwargs"));
     if (type != napi_object || !IsPlainObject(kwargs)) Fail("must be a plain object");
     Object(kwargs, 1, /*top=*/true);
+    path_.pop_back();
   }
 
  private:
@@ -70,12 +68,9 @@ class ArgumentReader {
       case napi_bigint:
         BigInt(value);
         return;
-      case napi_string: {
-        PlainNode& node = Push({PlainNode::Kind::kString});
-        node.index = tree_->strings.size();
-        tree_->strings.push_back(Utf8(value));
+      case napi_string:
+        String(value);
         return;
-      }
       case napi_object:
         ObjectValue(value, depth);
         return;
@@ -119,14 +114,7 @@ class ArgumentReader {
       uint32_t count = 0;
       Check(napi_get_array_length(env_, value, &count));
       Push({PlainNode::Kind::kList}).index = count;
-      const std::string at = path_;
-      for (uint32_t i = 0; i < count; i++) {
-        napi_value item = nullptr;
-        Check(napi_get_element(env_, value, i, &item));
-        path_ = at + "[" + std::to_string(i) + "]";
-        Value(item, depth + 1);
-      }
-      path_ = at;
+      Items(value, count, depth + 1);
       return;
     }
     if (IsPlainObject(value)) {
@@ -151,18 +139,35 @@ class ArgumentReader {
     Check(napi_get_array_length(env_, keys, &count));
     if (!top && count == 2 && HasDataAndShape(keys) && NdArray(object)) return;
     Push({PlainNode::Kind::kDict}).index = count;
-    const std::string at = path_;
     for (uint32_t i = 0; i < count; i++) {
       napi_value key = nullptr, item = nullptr;
       Check(napi_get_element(env_, keys, i, &key));
+      // The key first: the value's getter may delete the property, not un-count it.
+      String(key);
       Check(napi_get_property(env_, object, key, &item));
-      std::string name = Utf8(key);
-      Push({PlainNode::Kind::kString}).index = tree_->strings.size();
-      path_ = at + "." + name;
-      tree_->strings.push_back(std::move(name));
+      path_.push_back(Step::Key(key));
       Value(item, depth + 1);
+      path_.pop_back();
     }
-    path_ = at;
+  }
+
+  // `count` elements of an array. A hole reads as undefined, and becomes None as undefined
+  // does (docs/values.md, "Arrays with holes").
+  void Items(napi_value array, uint32_t count, int depth) {
+    path_.push_back(Step::Index(0));
+    for (uint32_t i = 0; i < count; i++) {
+      napi_value item = nullptr;
+      path_.back().index = i;
+      Check(napi_get_element(env_, array, i, &item));
+      Value(item, depth);
+    }
+    path_.pop_back();
+  }
+
+  void String(napi_value value) {
+    Push({PlainNode::Kind::kString}).index = tree_->strings.size();
+    tree_->strings.emplace_back();
+    Check(JsToPlainString(env_, value, &tree_->strings.back()));
   }
 
   // Whether two keys are "data" and "shape", in either order.
@@ -183,8 +188,7 @@ class ArgumentReader {
     Check(napi_is_typedarray(env_, data, &is));
     if (!is) return false;
     Check(napi_get_named_property(env_, object, "shape", &shape));
-    const std::string at = path_;
-    path_ = at + ".shape";
+    path_.push_back(Step::Name(".shape"));
     Check(napi_is_array(env_, shape, &is));
     if (!is) Fail("must be an array of dimensions");
     uint32_t ndim = 0;
@@ -206,9 +210,9 @@ class ArgumentReader {
       }
       dims[i] = static_cast<int64_t>(value);
     }
-    path_ = at + ".data";
+    path_.back() = Step::Name(".data");
     TypedArray(data, &dims);
-    path_ = at;
+    path_.pop_back();
     return true;
   }
 
@@ -239,21 +243,18 @@ class ArgumentReader {
     PlainArray array;
     array.type = type;
     if (shape != nullptr) {
-      // The product, checked for overflow against the length on the way.
-      uint64_t product = 1;
-      bool overflow = false;
-      for (int64_t dim : *shape) {
-        if (dim != 0 && product > UINT64_MAX / static_cast<uint64_t>(dim)) overflow = true;
-        product *= static_cast<uint64_t>(dim);
-      }
-      if (overflow || product != length) {
+      const ShapeFit fit = FitShape(shape->data(), shape->size(), size, length);
+      if (fit != ShapeFit::kFits) {
         std::string dims;
         for (size_t i = 0; i < shape->size(); i++) {
           dims += (i ? ", " : "") + std::to_string((*shape)[i]);
         }
-        path_ = path_.substr(0, path_.size() - 5);  // the object, not its .data
-        Fail("has shape [" + dims + "], which does not fit its " + std::to_string(length) +
-             " elements");
+        path_.pop_back();  // the object, not its .data
+        Fail("has shape [" + dims + "], which " +
+             (fit == ShapeFit::kTooBig
+                  ? "is too big for numpy (the product of its non-zero dimensions times " +
+                        std::to_string(size) + " bytes passes 2^63-1)"
+                  : "does not fit its " + std::to_string(length) + " elements"));
       }
       array.shape = *shape;
       array.nd = true;
@@ -299,6 +300,7 @@ class ArgumentReader {
     return "object";
   }
 
+  // For messages only: a lone surrogate may show as U+FFFD.
   std::string Utf8(napi_value string) {
     size_t length = 0;
     Check(napi_get_value_string_utf8(env_, string, nullptr, 0, &length));
@@ -319,13 +321,38 @@ class ArgumentReader {
 
   [[noreturn]] void Fail(const std::string& what) {
     const bool joined = !what.empty() && (what[0] == '\'' || what[0] == '[');
-    throw Napi::TypeError::New(env_, path_ + (joined ? "" : " ") + what);
+    throw Napi::TypeError::New(env_, Where() + (joined ? "" : " ") + what);
+  }
+
+  // Where the value being read is, as the message says it: "args[1]", "kwargs.height[0]".
+  // Built only for a message: a per-element string made reading a large array several
+  // times slower.
+  struct Step {
+    const char* name = nullptr;  // "args", "kwargs", ".shape", ".data"
+    napi_value key = nullptr;    // an object's property
+    uint32_t index = 0;          // else an array's element
+    static Step Name(const char* name) { return {name, nullptr, 0}; }
+    static Step Key(napi_value key) { return {nullptr, key, 0}; }
+    static Step Index(uint32_t index) { return {nullptr, nullptr, index}; }
+  };
+  std::string Where() {
+    std::string where;
+    for (const Step& step : path_) {
+      if (step.name != nullptr) {
+        where += step.name;
+      } else if (step.key != nullptr) {
+        where += "." + Utf8(step.key);
+      } else {
+        where += "[" + std::to_string(step.index) + "]";
+      }
+    }
+    return where;
   }
 
   Napi::Env env_;
   PlainTree* tree_;
   napi_value object_prototype_ = nullptr;
-  std::string path_;  // where the value being read is, for errors
+  std::vector<Step> path_;
 };
 
 }  // namespace

@@ -101,13 +101,17 @@ void InputView::SetPin(BufferPin pin) {
 
 ResultStatus IndexResult::Check(PyObject* result, size_t input_length, std::string* why) {
   const bool was_array = PyArray_Check(result);
-  // A list or tuple longer than the input cannot be valid; refuse it before numpy copies it,
-  // so a hostile result cannot make us allocate without bound.
-  if ((PyList_Check(result) || PyTuple_Check(result)) &&
-      static_cast<size_t>(Py_SIZE(result)) > input_length) {
-    *why = "returned " + std::to_string(Py_SIZE(result)) + " indices for " +
-           std::to_string(input_length) + " input values";
-    return ResultStatus::kInvalid;
+  // A sequence longer than the input cannot be valid; refuse it before numpy turns it into an
+  // array, so that a hostile result (range(10**12)) cannot make us allocate without bound.
+  if (!was_array) {
+    const Py_ssize_t size = PyObject_Size(result);
+    if (size < 0) {
+      PyErr_Clear();  // no len(): numpy decides what it is
+    } else if (static_cast<size_t>(size) > input_length) {
+      *why = "returned " + std::to_string(size) + " indices for " + std::to_string(input_length) +
+             " input values";
+      return ResultStatus::kInvalid;
+    }
   }
   PyRef any = was_array ? PyRef::Borrow(result)
                         : PyRef::Steal(PyArray_FromAny(result, nullptr, 0, 0, 0, nullptr));

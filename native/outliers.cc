@@ -119,7 +119,7 @@ Napi::Value Outliers::Detect(const Napi::CallbackInfo& info) {
     case ResultStatus::kInvalid:
       break;
   }
-  throw MakeResultError(env, outcome.why);
+  throw MakeResultError(env, outcome.why, outcome.python_error);
 }
 
 Napi::Value Outliers::DetectAsync(const Napi::CallbackInfo& info) {

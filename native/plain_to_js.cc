@@ -49,11 +49,9 @@ class JsBuilder {
                                        big.words.data(), &out));
         return out;
       }
-      case PlainNode::Kind::kString: {
-        const std::string& text = tree_->strings[node.index];
-        Check(napi_create_string_utf8(env_, text.data(), text.size(), &out));
+      case PlainNode::Kind::kString:
+        Check(PlainStringToJs(env_, tree_->strings[node.index], &out));
         return out;
-      }
       case PlainNode::Kind::kList: {
         Check(napi_create_array_with_length(env_, node.index, &out));
         for (size_t i = 0; i < node.index; i++) {

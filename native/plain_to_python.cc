@@ -34,21 +34,6 @@ int NumpyType(napi_typedarray_type type) {
   }
 }
 
-// An integer beyond int64, from its 64-bit words.
-PyRef BigIntToPython(const PlainBigInt& big) {
-  PyRef value = PyRef::Steal(PyLong_FromLong(0));
-  PyRef shift = PyRef::Steal(PyLong_FromLong(64));
-  if (!value || !shift) return PyRef();
-  for (size_t i = big.words.size(); i-- > 0;) {
-    PyRef word = PyRef::Steal(PyLong_FromUnsignedLongLong(big.words[i]));
-    PyRef shifted = word ? PyRef::Steal(PyNumber_Lshift(value.get(), shift.get())) : PyRef();
-    if (!shifted) return PyRef();
-    value = PyRef::Steal(PyNumber_Or(shifted.get(), word.get()));
-    if (!value) return PyRef();
-  }
-  return big.negative ? PyRef::Steal(PyNumber_Negative(value.get())) : std::move(value);
-}
-
 }  // namespace
 
 bool PythonCall::Build(PlainTree* tree) {
@@ -66,8 +51,7 @@ bool PythonCall::Build(PlainTree* tree) {
   kwnames_ = PyRef::Steal(PyTuple_New(static_cast<Py_ssize_t>(keywords)));
   if (!kwnames_) return false;
   for (size_t i = 0; i < keywords; i++) {
-    const std::string& name = tree->strings[tree->nodes[at++].index];
-    PyObject* key = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+    PyObject* key = PlainStringToPython(tree->strings[tree->nodes[at++].index]);
     if (key == nullptr) return false;
     PyTuple_SET_ITEM(kwnames_.get(), static_cast<Py_ssize_t>(i), key);  // steals
     PyRef value = Value(tree, &at);
@@ -96,12 +80,9 @@ PyRef PythonCall::Value(PlainTree* tree, size_t* at) {
     case PlainNode::Kind::kInt:
       return PyRef::Steal(PyLong_FromLongLong(node.integer));
     case PlainNode::Kind::kBigInt:
-      return BigIntToPython(tree->bigints[node.index]);
-    case PlainNode::Kind::kString: {
-      const std::string& text = tree->strings[node.index];
-      return PyRef::Steal(
-          PyUnicode_DecodeUTF8(text.data(), static_cast<Py_ssize_t>(text.size()), "strict"));
-    }
+      return PyRef::Steal(BigIntToPythonInt(tree->bigints[node.index]));
+    case PlainNode::Kind::kString:
+      return PyRef::Steal(PlainStringToPython(tree->strings[node.index]));
     case PlainNode::Kind::kList: {
       PyRef list = PyRef::Steal(PyList_New(static_cast<Py_ssize_t>(node.index)));
       if (!list) return list;

@@ -26,6 +26,24 @@ size_t ElementSize(napi_typedarray_type type) {
   }
 }
 
+ShapeFit FitShape(const int64_t* dims, size_t ndim, size_t element_size, size_t length) {
+  constexpr uint64_t kLimit = INT64_MAX;
+  uint64_t bytes = element_size;  // of the non-zero dimensions
+  bool empty = false;
+  for (size_t i = 0; i < ndim; i++) {
+    const auto dim = static_cast<uint64_t>(dims[i]);
+    if (dim == 0) {
+      empty = true;
+    } else if (bytes > kLimit / dim) {
+      return ShapeFit::kTooBig;
+    } else {
+      bytes *= dim;
+    }
+  }
+  const uint64_t elements = empty ? 0 : bytes / element_size;
+  return elements == length ? ShapeFit::kFits : ShapeFit::kWrongLength;
+}
+
 KeptPyObject::~KeptPyObject() { ReleaseWhenGilHeld(obj_); }
 
 KeptPyObject& KeptPyObject::operator=(KeptPyObject&& other) noexcept {

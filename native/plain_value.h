@@ -18,7 +18,9 @@
 #include <string>
 #include <vector>
 
+#include "big_int.h"
 #include "buffer_pin.h"
+#include "plain_text.h"
 
 namespace py_outliers {
 
@@ -39,6 +41,13 @@ constexpr int kMaxDims = 32;
 constexpr int kMaxDepth = 200;
 
 size_t ElementSize(napi_typedarray_type type);
+
+// Whether dimensions dims[0..ndim) fit `length` elements of `element_size` bytes. numpy's own
+// limit holds even with a zero among them: the product of the non-zero dimensions times the
+// element size must stay within 2^63-1 (np.empty((0, 2**40, 2**40)) is "too big"), so such a
+// shape is refused here, as ndarray() refuses it (docs/values.md, "Shapes").
+enum class ShapeFit { kFits, kTooBig, kWrongLength };
+ShapeFit FitShape(const int64_t* dims, size_t ndim, size_t element_size, size_t length);
 
 // Memory from malloc, freed with free (so it can back an external ArrayBuffer).
 struct FreeDeleter {
@@ -89,15 +98,9 @@ struct PlainNode {
   size_t index = 0;     // kString, kBigInt, kArray: into PlainTree's table; kList, kDict: count
 };
 
-// An integer beyond int64: its magnitude as 64-bit words, least significant first.
-struct PlainBigInt {
-  bool negative = false;
-  std::vector<uint64_t> words;
-};
-
 struct PlainTree {
   std::vector<PlainNode> nodes;
-  std::vector<std::string> strings;
+  std::vector<PlainString> strings;
   std::vector<PlainBigInt> bigints;
   std::vector<PlainArray> arrays;
 

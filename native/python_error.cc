@@ -9,15 +9,25 @@ namespace {
 // traceback.format_exception, kept for the life of the process (never finalized).
 PyObject* format_exception = nullptr;
 
-// str(obj) as UTF-8, or `fallback` if that itself raises (a hostile __str__).
+// A str as UTF-8, whole: NUL characters kept, and a lone surrogate, which UTF-8 cannot carry,
+// written as Python writes it in a repr ("\ud800"). Error text is read by people; values keep
+// lone surrogates exactly (plain_text.h). Empty with an exception set on failure.
+bool TextOf(PyObject* str, std::string* out) {
+  PyRef bytes = PyRef::Steal(PyUnicode_AsEncodedString(str, "utf-8", "backslashreplace"));
+  if (!bytes) return false;
+  out->assign(PyBytes_AS_STRING(bytes.get()), static_cast<size_t>(PyBytes_GET_SIZE(bytes.get())));
+  return true;
+}
+
+// str(obj) as TextOf gives it, or `fallback` if that itself raises (a hostile __str__).
 std::string StrOr(PyObject* obj, const char* fallback) {
   PyRef str = PyRef::Steal(PyObject_Str(obj));
-  const char* utf8 = str ? PyUnicode_AsUTF8(str.get()) : nullptr;
-  if (utf8 == nullptr) {
+  std::string text;
+  if (!str || !TextOf(str.get(), &text)) {
     PyErr_Clear();
     return fallback;
   }
-  return utf8;
+  return text;
 }
 
 }  // namespace
@@ -54,8 +64,7 @@ PythonErrorInfo TakePythonError() {
     PyRef empty = PyRef::Steal(PyUnicode_FromString(""));
     PyRef joined =
         lines && empty ? PyRef::Steal(PyUnicode_Join(empty.get(), lines.get())) : PyRef();
-    const char* utf8 = joined ? PyUnicode_AsUTF8(joined.get()) : nullptr;
-    if (utf8 != nullptr) info.traceback = utf8;
+    if (joined) TextOf(joined.get(), &info.traceback);
   }
   if (info.traceback.empty()) info.traceback = info.type + ": " + info.message + "\n";
   PyErr_Clear();  // formatting may itself have raised; nothing may stay set
@@ -73,8 +82,10 @@ Napi::Error MakeClosedError(Napi::Env env, const std::string& message) {
   return Napi::Error(env, AddonData::Of(env)->closed_error.New({Napi::String::New(env, message)}));
 }
 
-Napi::Error MakeResultError(Napi::Env env, const std::string& why) {
-  Napi::Object error = AddonData::Of(env)->result_error.New({Napi::String::New(env, why)});
+Napi::Error MakeResultError(Napi::Env env, const std::string& why, const PythonErrorInfo& cause) {
+  Napi::Object options = Napi::Object::New(env);
+  if (!cause.type.empty()) options.Set("cause", MakePythonError(env, cause).Value());
+  Napi::Object error = AddonData::Of(env)->result_error.New({Napi::String::New(env, why), options});
   return Napi::Error(env, error);
 }
 

@@ -31,13 +31,14 @@ void RunCall(PyObject* func, PlainTree* args, Int64Mode mode, PythonCall* call,
   PyRef result;
   if (call->Build(args)) result = PyRef::Steal(call->Call(func));
   call->Release();
-  if (result) {
-    outcome->status = ResultToPlain(result.get(), mode, &outcome->result, &outcome->why);
-    result.Reset();  // a handed-off array keeps its own reference
-    if (outcome->status == ResultStatus::kOk || outcome->status == ResultStatus::kInvalid) return;
+  if (!result) {
+    outcome->status = ResultStatus::kPythonError;
+    outcome->python_error = TakePythonError();
+    return;
   }
-  outcome->status = ResultStatus::kPythonError;
-  outcome->python_error = TakePythonError();
+  outcome->status =
+      ResultToPlain(result.get(), mode, &outcome->result, &outcome->why, &outcome->python_error);
+  result.Reset();  // a handed-off array keeps its own reference
 }
 
 class ValueOutcome : public AsyncOutcome {
@@ -67,7 +68,7 @@ class CallWork : public AsyncWork {
       case ResultStatus::kInvalid:
         break;
     }
-    return ResultErrorOutcome(std::move(outcome.why));
+    return ResultErrorOutcome(std::move(outcome.why), std::move(outcome.python_error));
   }
 
  private:
@@ -103,7 +104,9 @@ Napi::Value PythonFunction::CallTrampoline(const Napi::CallbackInfo& info) {
 
 Napi::Value PythonFunction::Call(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!callable_) throw MakeClosedError(env, kClosed);
+  // Our own reference: a getter run while the arguments are read may close() this object.
+  const std::shared_ptr<PythonCallable> callable = callable_;
+  if (!callable) throw MakeClosedError(env, kClosed);
   // The scratch space, unless a getter run while reading the arguments called us again.
   std::unique_ptr<Scratch> own;
   Scratch* scratch = &scratch_;
@@ -117,10 +120,11 @@ Napi::Value PythonFunction::Call(const Napi::CallbackInfo& info) {
     ~Done() { scratch->Clear(); }
   } done{scratch};
   ArgumentsToPlain(env, info[0], info[1], &scratch->args);
+  if (callable->closed()) throw MakeClosedError(env, kClosed);
   CallOutcome& outcome = scratch->outcome;
   {
     GilHold hold;
-    RunCall(callable_->func(), &scratch->args, ModeOf(info[2]), &scratch->call, &outcome);
+    RunCall(callable->func(), &scratch->args, ModeOf(info[2]), &scratch->call, &outcome);
   }
   switch (outcome.status) {
     case ResultStatus::kOk:
@@ -130,18 +134,20 @@ Napi::Value PythonFunction::Call(const Napi::CallbackInfo& info) {
     case ResultStatus::kInvalid:
       break;
   }
-  throw MakeResultError(env, outcome.why);
+  throw MakeResultError(env, outcome.why, outcome.python_error);
 }
 
 Napi::Value PythonFunction::CallAsync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!callable_) throw MakeClosedError(env, kClosed);
+  // As in Call(): a getter may close() this object while the arguments are read; the job then
+  // finds it closed and rejects with ClosedError.
+  const std::shared_ptr<PythonCallable> callable = callable_;
+  if (!callable) throw MakeClosedError(env, kClosed);
   PlainTree args;
   // Pinned now, on the JS thread: from here each array's memory lives until Python lets go of
   // it, whatever JS does to it (collect, detach, transfer, abort).
   ArgumentsToPlain(env, info[0], info[1], &args);
-  return StartAsyncCall(env, callable_,
-                        std::make_unique<CallWork>(std::move(args), ModeOf(info[2])),
+  return StartAsyncCall(env, callable, std::make_unique<CallWork>(std::move(args), ModeOf(info[2])),
                         info[3].ToBoolean().Value());
 }
 

@@ -19,6 +19,7 @@
 
 #include "numpy_view.h"
 #include "plain_value.h"
+#include "python_error.h"
 
 namespace py_outliers {
 
@@ -29,8 +30,10 @@ constexpr size_t kHandOffMinBytes = 64 * 1024;
 // Whether results may be handed off at all (tests and the bench turn it off to compare).
 void SetResultHandOff(bool enabled);
 
-// kOk, with `tree` filled; kPythonError with a Python exception set (a hostile __index__,
-// out of memory); kInvalid with `*why`.
-ResultStatus ResultToPlain(PyObject* result, Int64Mode mode, PlainTree* tree, std::string* why);
+// kOk, with `tree` filled; or kInvalid with `*why` (where, and what was wrong), and where
+// Python code the conversion ran raised (or memory ran out), that exception in `*cause`, taken
+// and cleared.
+ResultStatus ResultToPlain(PyObject* result, Int64Mode mode, PlainTree* tree, std::string* why,
+                           PythonErrorInfo* cause);
 
 }  // namespace py_outliers

@@ -40,14 +40,16 @@ export class PythonError extends Error {
  * The Python function returned something that breaks the rules: for `Outliers`, not a 1-D
  * integer array or sequence, more indices than input values, or an index outside
  * `[0, values.length)`; for `PythonFunction`, a value JS has no counterpart for, or an int64
- * that does not fit the mode asked for. The message says which, and where.
+ * that does not fit the mode asked for. The message says which, and where. If Python code
+ * raised while the result was read (a hostile `__len__`, out of memory), `cause` is that
+ * exception, as a {@link PythonError}.
  */
 export class ResultError extends Error {
   /** `'ERR_PY_OUTLIERS_RESULT'`. */
   readonly code = 'ERR_PY_OUTLIERS_RESULT';
 
-  constructor(message: string) {
-    super(`invalid result from the Python function: ${message}`);
+  constructor(message: string, options?: ErrorOptions) {
+    super(`invalid result from the Python function: ${message}`, options);
     this.name = 'ResultError';
   }
 }

@@ -113,9 +113,16 @@ function isTypedArray(value: unknown): value is TypedArray {
   return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
 
+/** The most dimensions an array may have (numpy 1.x's limit; the native side's kMaxDims). */
+const MAX_DIMS = 32;
+/** numpy's limit on an array's size in bytes, zero dimensions or not. */
+const MAX_BYTES = 2n ** 63n - 1n;
+
 /**
- * `{ data, shape }` for an N-dimensional argument, checked: every dimension a whole number
- * from 0, and their product `data.length`.
+ * `{ data, shape }` for an N-dimensional argument, checked as a call checks it: at most 32
+ * dimensions, each a whole number from 0, their product `data.length`, and, as numpy requires
+ * even when one dimension is 0, the product of the non-zero ones times the element size within
+ * 2^63-1 bytes.
  *
  * ```ts
  * const X = ndarray(new Float64Array(10_000 * 8), [10_000, 8]);  // a 10000 x 8 matrix
@@ -126,21 +133,31 @@ function isTypedArray(value: unknown): value is TypedArray {
 export function ndarray<T extends TypedArray>(data: T, shape: readonly number[]): NDArray<T> {
   if (!isTypedArray(data)) throw new TypeError('ndarray: data must be a typed array');
   if (!Array.isArray(shape)) throw new TypeError('ndarray: shape must be an array of numbers');
-  let product = 1;
-  for (const dim of shape) {
-    if (!Number.isSafeInteger(dim) || dim < 0) {
-      throw new TypeError(
-        `ndarray: shape [${shape.join(', ')}] has a dimension that is not a whole number >= 0`,
-      );
-    }
-    product *= dim;
+  const dims = [...shape];
+  const shown = `ndarray: shape [${dims.join(', ')}]`;
+  if (dims.length > MAX_DIMS) {
+    throw new TypeError(`${shown} has ${dims.length} dimensions; at most ${MAX_DIMS}`);
   }
-  if (product !== data.length) {
+  let bytes = BigInt(data.BYTES_PER_ELEMENT); // of the non-zero dimensions
+  let empty = false;
+  for (const dim of dims) {
+    if (!Number.isSafeInteger(dim) || dim < 0) {
+      throw new TypeError(`${shown} has a dimension that is not a whole number >= 0`);
+    }
+    if (dim === 0) empty = true;
+    else bytes *= BigInt(dim);
+  }
+  if (bytes > MAX_BYTES) {
     throw new TypeError(
-      `ndarray: shape [${shape.join(', ')}] does not fit ${data.length} elements`,
+      `${shown} is too big for numpy (the product of its non-zero dimensions times ` +
+        `${data.BYTES_PER_ELEMENT} bytes passes 2^63-1)`,
     );
   }
-  return Object.freeze({ data, shape: Object.freeze([...shape]) });
+  const elements = empty ? 0n : bytes / BigInt(data.BYTES_PER_ELEMENT);
+  if (elements !== BigInt(data.length)) {
+    throw new TypeError(`${shown} does not fit ${data.length} elements`);
+  }
+  return Object.freeze({ data, shape: Object.freeze(dims) });
 }
 
 /**

@@ -172,11 +172,19 @@ describe('bad return values -> ResultError, and the object keeps working', () =>
     });
   }
 
-  it('an __array__ that raises -> PythonError', () => {
-    expect(() => probe('returns_bad_array').detect(new Float64Array(3))).toThrow(PythonError);
-    expect(() => probe('returns_bad_array').detect(new Float64Array(3))).toThrow(
-      /__array__ refused/,
-    );
+  it('an __array__ that raises -> ResultError, caused by the PythonError', () => {
+    let thrown: unknown;
+    try {
+      probe('returns_bad_array').detect(new Float64Array(3));
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ResultError);
+    expect((thrown as Error).message).toMatch(/could not be read as indices: RuntimeError/);
+    const cause = (thrown as Error).cause as PythonError;
+    expect(cause).toBeInstanceOf(PythonError);
+    expect(cause.type).toBe('RuntimeError');
+    expect(cause.traceback).toMatch(/__array__ refused/);
   });
 });
 

@@ -1,11 +1,11 @@
 """Functions for test/function.test.ts: what PythonFunction passes in, and results of every kind."""
 
-import weakref
+import tracemalloc
 
 import numpy as np
 
 _kept = []
-_weak = []
+_fresh_sizes = set()
 _shared = np.arange(100_000, dtype=np.float64)
 
 
@@ -186,19 +186,27 @@ def uint64_values(values):
 
 
 def fresh(n):
-    """A new float64 array nothing else references, watched through a weak reference."""
-    a = np.arange(n, dtype=np.float64)
-    _weak.append(weakref.ref(a))
-    return a
+    """A new float64 array nothing else references. It is watched through tracemalloc, which
+    sees numpy's data allocations: a weak reference would let Python reach it, and so keep it
+    from being handed off."""
+    if not tracemalloc.is_tracing():
+        tracemalloc.start()
+    _fresh_sizes.add(n * 8)
+    return np.arange(n, dtype=np.float64)
 
 
 def fresh_alive():
     """How many arrays fresh() made are still alive."""
-    return sum(1 for w in _weak if w() is not None)
+    if not tracemalloc.is_tracing():
+        return 0
+    numpy_data = tracemalloc.DomainFilter(True, np.lib.tracemalloc_domain)
+    traces = tracemalloc.take_snapshot().filter_traces([numpy_data]).traces
+    return sum(1 for trace in traces if trace.size in _fresh_sizes)
 
 
 def forget_fresh():
-    _weak.clear()
+    tracemalloc.stop()
+    _fresh_sizes.clear()
 
 
 def shared():
