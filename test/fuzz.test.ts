@@ -1,5 +1,5 @@
-// Property-based tests (fast-check): random inputs against numpy, random return values
-// against the result rules.
+// Property-based tests (fast-check) of detect: random inputs against numpy, random return
+// values against the result rules. Sized and seeded as test/fuzz-values.test.ts says.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import readline from 'node:readline';
 
@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { Outliers, ResultError } from '../src/index.js';
-import { BUILD_PYTHON, probe } from './helpers.js';
+import { BUILD_PYTHON, FUZZ_SCALE, fuzzSeed, probe } from './helpers.js';
 
 /** numpy in a separate, long-lived python process: one request per line. */
 class Oracle {
@@ -68,7 +68,7 @@ describe('random inputs, offsets and lengths: the same indices as numpy', () => 
         expect(Array.from(o.detect(view))).toEqual(expected);
         expect(Array.from(await o.detectAsync(view))).toEqual(expected);
       }),
-      { numRuns: 300, seed: 20261123 },
+      { numRuns: 300 * FUZZ_SCALE, seed: fuzzSeed(1) },
     );
   });
 });
@@ -152,7 +152,7 @@ describe('random return values: accepted exactly when the rules say so', () => {
           expect(Array.from(fromSpec.detect(input))).toEqual(expected);
         }
       }),
-      { numRuns: 1000, seed: 20261124 },
+      { numRuns: 1000 * FUZZ_SCALE, seed: fuzzSeed(2) },
     );
   });
 });

@@ -95,3 +95,19 @@ export function runNode(
 
 /** The built package, as a child process or Worker requires it. */
 export const PACKAGE_ENTRY = path.join(ROOT, 'dist', 'index.js');
+
+/**
+ * How much larger the fuzz campaigns run than in `make test` (PY_OUTLIERS_FUZZ_SCALE: 1 there;
+ * `make fuzz` sets 20).
+ */
+export const FUZZ_SCALE = Math.max(1, Math.floor(Number(process.env.PY_OUTLIERS_FUZZ_SCALE)) || 1);
+
+/**
+ * The seed of one property: fixed in `make test`, so a failure reproduces; PY_OUTLIERS_FUZZ_SEED
+ * moves every property to another one (`make fuzz` draws it and prints it). `salt` tells the
+ * properties apart.
+ */
+export function fuzzSeed(salt: number): number {
+  const base = Number(process.env.PY_OUTLIERS_FUZZ_SEED ?? 20261205) || 20261205;
+  return (base + salt) % 2 ** 31;
+}

@@ -4,6 +4,7 @@ back in, exceptions with text UTF-8 cannot carry, and a maker of results from a 
 """
 
 import json
+import time
 import weakref
 
 import numpy as np
@@ -12,6 +13,9 @@ import numpy as np
 victim = []
 # What a method was called for, so a test can tell that none was.
 calls = []
+# Whether the result is made: __array_finalize__ also runs while a hostile array is built, and
+# only what runs after that counts.
+armed = [False]
 
 
 def identity(value=None):
@@ -25,6 +29,14 @@ def keywords(**kwargs):
 def reset():
     victim.clear()
     calls.clear()
+    armed[0] = False
+
+
+def _made(result):
+    """The result is made: from here every hostile method counts."""
+    calls.clear()
+    armed[0] = True
+    return result
 
 
 def methods_called():
@@ -79,8 +91,9 @@ class ClearingArray(np.ndarray):
         return 5
 
     def __array_finalize__(self, obj):
-        calls.append("__array_finalize__")
-        victim.clear()
+        if armed[0]:
+            calls.append("__array_finalize__")
+            victim.clear()
 
 
 def _hostile(kind):
@@ -104,24 +117,23 @@ def _hostile(kind):
 def list_with(kind, n=50):
     """A list whose first item is hostile and the rest fill freed memory if the list is emptied."""
     global victim
+    armed[0] = False
     victim = [_hostile(kind)] + [np.zeros(1000) + i for i in range(n)]
-    calls.clear()  # .view() ran __array_finalize__ while it was made
-    return victim
+    return _made(victim)
 
 
 def dict_with(kind, n=50):
     global victim
+    armed[0] = False
     victim = {"first": _hostile(kind)}
     for i in range(n):
         victim[f"k{i}"] = float(i)
-    calls.clear()
-    return victim
+    return _made(victim)
 
 
 def bare(kind):
-    value = _hostile(kind)
-    calls.clear()
-    return value
+    armed[0] = False
+    return _made(_hostile(kind))
 
 
 def int_beyond_with_bad_abs():
@@ -244,13 +256,35 @@ def hostile_index_result(data):
     return victim
 
 
+# ---- chaos (test/chaos/scenario.cjs) ------------------------------------------------------
+
+
+def sleepy(ms, *rest):
+    """Sleeps (an abort interrupts it), then gives back what it was given."""
+    time.sleep(ms / 1000)
+    return [ms, *rest]
+
+
+def raise_if_odd(n, *rest):
+    if n % 2:
+        raise RuntimeError(f"odd: {n}")
+    return [n, *rest]
+
+
+def indices_every(data):
+    """detect's result for chaos: a few indices, after a short wait."""
+    time.sleep(0.0002)
+    return np.arange(0, len(data), 7)
+
+
 # ---- results from a spec (fuzz) -------------------------------------------------------------
 
 
 def from_json_spec(spec):
     """Builds a result from a JSON spec: {"t": kind, ...}. Kinds: none, bool, int (text), float,
     str, list, tuple, dict, array (dtype, values, shape, order), and hostile subclasses."""
-    return _build(json.loads(spec))
+    armed[0] = False
+    return _made(_build(json.loads(spec)))
 
 
 def _build(node):
