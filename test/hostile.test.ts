@@ -18,7 +18,7 @@ import {
 import { PACKAGE_ENTRY, PROBE_DIR, runNode } from './helpers.js';
 
 type Int64As = 'bigint' | 'int32' | 'float64';
-const hostile = (name: string, int64?: Int64As) =>
+const hostile = (name: string, int64: Int64As = 'bigint') =>
   new PythonFunction('hostile', name, { paths: [PROBE_DIR], int64 });
 const identity = hostile('identity');
 

@@ -113,6 +113,49 @@ async function pythonFunctionPaths() {
   closing.close();
   await Promise.allSettled(pending);
   fn('forget_fresh').call();
+  await hostilePaths();
+}
+
+// What a hostile caller or hostile Python does (test/hostile.test.ts): big integers both ways,
+// lone surrogates, results whose reading would run code that empties them, conversions that
+// raise, bool bytes, weakly watched arrays, close() from a getter.
+async function hostilePaths() {
+  const hostile = (name) => new lib.PythonFunction('hostile', name, { paths: [PROBES] });
+  const identity = hostile('identity');
+  const values = [-(2n ** 300n) + 5n, 2n ** 64n, 'a\ud800b', { ['k\udc80']: '\udfff' }, [1, , 3]];
+  for (let i = 0; i < 50; i++) identity.call([values]);
+  await identity.callAsync([values]);
+  for (const kind of ['index', 'float32', 'float', 'int', 'small_int', 'zero_d', 'array']) {
+    hostile('list_with').call([kind, 20]);
+    await hostile('dict_with').callAsync([kind, 20]);
+  }
+  hostile('int_beyond_with_bad_abs').call();
+  await hostile('huge_broadcast')
+    .callAsync()
+    .catch(() => {});
+  hostile('bool_bytes_large').call([100_000, 7]);
+  hostile('fresh_weakly_watched').call([100_000]);
+  hostile('forget_weak').call();
+  for (const kind of ['nul', 'surrogate']) {
+    try {
+      hostile('raise_text').call([kind]);
+    } catch {
+      /* expected */
+    }
+  }
+  const closing = hostile('identity');
+  try {
+    closing.call([
+      {
+        get x() {
+          closing.close();
+          return 1;
+        },
+      },
+    ]);
+  } catch {
+    /* expected: ClosedError */
+  }
 }
 
 main();
