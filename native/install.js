@@ -2,8 +2,11 @@
 // The package's install (and build:native) script. With a prebuilt binary for this Node, CPU,
 // libc and Python minor in the package (prebuilds/, made by `make prebuilds`), it compiles
 // nothing; else it checks the Python it will build against, then runs `node-gyp rebuild`.
-// `--build-from-source` (npm rebuild py-outliers --build-from-source sets
-// npm_config_build_from_source) or PY_OUTLIERS_BUILD_FROM_SOURCE=1 always builds.
+// Where a prebuilt binary fits all but the Python minor found now, it tries a source build for
+// that Python only if one can succeed, and keeps the prebuilt binary if not (never failing the
+// install: the interpreter is chosen again when the program starts).
+// PY_OUTLIERS_BUILD_FROM_SOURCE=1 (or `--build-from-source`, which npm 11 passes on as
+// npm_config_build_from_source with a warning that it will stop) always builds.
 //
 // Why not `node-gyp rebuild` alone: when binding.gyp's helper fails inside gyp, the reason is
 // buried in ~30 lines of gyp's own traceback, and a compiler error ends with node-gyp's stack.
@@ -34,17 +37,15 @@ const forceSource =
   process.env.npm_config_build_from_source === 'true' ||
   process.env.PY_OUTLIERS_BUILD_FROM_SOURCE === '1';
 
-// Said again at the end of a failed source build, where a prebuilt binary would have served with
-// another interpreter: the way out that needs no compiler.
-let prebuiltHint;
-
-// True if a prebuilt binary will serve: one for this Node and libc, that this system can load,
-// and for the Python minor of the interpreter found now (if none is found now, as in a Docker
-// build stage without Python, the one chosen when the program starts must match; src/prebuilt.ts
-// says so if it does not).
-function prebuiltServes() {
+// How the package's prebuilt binaries fit this machine: 'serves' (one will load, for the
+// Python found now, or with no Python found now, as in a Docker build stage without Python),
+// 'another-python' (one fits this Node, libc and system, but the Python found now is another
+// minor), or 'none'. `binaryPython` and `found` say which Python each is, for messages.
+let binaryPython = '';
+let found;
+function prebuiltFit() {
   const root = path.resolve(__dirname, '..');
-  if (!fs.existsSync(path.join(root, 'prebuilds'))) return false;
+  if (!fs.existsSync(path.join(root, 'prebuilds'))) return 'none';
   const {
     prebuiltBinaries,
     prebuildsDir,
@@ -58,40 +59,62 @@ function prebuiltServes() {
       `no prebuilt binary for Node ${process.version} (ABI ${process.versions.modules}) on ` +
         `${process.platform}-${process.arch}; building from source`,
     );
-    return false;
+    return 'none';
   }
   const unmet = unmetRequirement(prebuildsDir());
   if (unmet !== undefined) {
     say(`the prebuilt binaries need ${unmet}; building from source`);
-    return false;
+    return 'none';
   }
-  const python = chosenPythonVersion();
-  if (python.version !== undefined && !binaries.has(python.version)) {
-    say(
-      `the prebuilt binaries are for Python ${minors.join(', ')}, and '${python.file}' ` +
-        `(chosen by ${python.chosenBy}) is Python ${python.version}; building from source`,
-    );
-    prebuiltHint =
-      `Or use the prebuilt binary, which needs no compiler: name a Python ${minors.join(', ')} ` +
-      'interpreter with PY_OUTLIERS_PYTHON (or activate a venv of it), then npm rebuild py-outliers';
-    return false;
-  }
-  const found =
-    python.version === undefined
-      ? `no Python interpreter found now ('${python.file}'); one is needed when the program starts`
-      : `Python ${python.version} ('${python.file}', chosen by ${python.chosenBy})`;
+  binaryPython = minors.join(', ');
+  found = chosenPythonVersion();
+  if (found.version !== undefined && !binaries.has(found.version)) return 'another-python';
+  const python =
+    found.version === undefined
+      ? `no Python interpreter found now ('${found.file}'); one is needed when the program starts`
+      : `Python ${found.version} ('${found.file}', chosen by ${found.chosenBy})`;
   say(
     `using the prebuilt binary for Node ABI ${process.versions.modules} and Python ` +
-      `${minors.join(', ')}; nothing to compile. ${found}.`,
+      `${binaryPython}; nothing to compile. ${python}. The interpreter is chosen again when ` +
+      'the program starts ($PY_OUTLIERS_PYTHON, $VIRTUAL_ENV, python3 on PATH).',
   );
-  return true;
+  return 'serves';
 }
 
-function hint() {
-  return prebuiltHint === undefined ? [] : [prebuiltHint];
+// Whether a C++ compiler and make can be run: without them a source build cannot succeed.
+function canCompile() {
+  const runs = (command) => spawnSync(command, ['--version'], { stdio: 'ignore' }).status === 0;
+  return runs(process.env.CXX || 'c++') && runs('make');
 }
 
-if (!forceSource && prebuiltServes()) process.exit(0);
+// The install keeps the prebuilt binary where a build for the Python found now cannot be made:
+// the interpreter is chosen again when the program starts, and npm must not roll the whole
+// install back because of a Python the program may never use. Says what the program will meet.
+function keepPrebuilt(why) {
+  banner([
+    `kept the prebuilt binary, for Python ${binaryPython}: a build for Python ${found.version} ` +
+      `('${found.file}', chosen by ${found.chosenBy}) cannot be made here:`,
+    ...why,
+    `When your program starts, name a Python ${binaryPython} with numpy: set ` +
+      `PY_OUTLIERS_PYTHON=/path/to/python${binaryPython}, or activate a venv of it.`,
+    `Else it stops with a PythonStartError: "its prebuilt binaries are for Python ` +
+      `${binaryPython}, but the interpreter ... is Python ${found.version}".`,
+    `To use Python ${found.version} instead, install what is missing above, then: ` +
+      'PY_OUTLIERS_BUILD_FROM_SOURCE=1 npm rebuild py-outliers',
+  ]);
+  process.exit(0);
+}
+
+const fit = forceSource ? 'none' : prebuiltFit();
+if (fit === 'serves') process.exit(0);
+if (fit === 'another-python') {
+  say(
+    `the prebuilt binaries are for Python ${binaryPython}, and '${found.file}' (chosen by ` +
+      `${found.chosenBy}) is Python ${found.version}; building from source for it`,
+  );
+  if (!canCompile())
+    keepPrebuilt(['no C++ compiler or make (Debian/Ubuntu: apt-get install g++ make).']);
+}
 
 // A source build replaces any earlier one; it then wins over the prebuilt binaries.
 let info;
@@ -99,19 +122,27 @@ try {
   info = configure();
 } catch (err) {
   if (!(err instanceof BuildError)) throw err;
-  banner(['cannot build the native addon.', ...err.message.split('\n'), ...hint()]);
+  if (fit === 'another-python') keepPrebuilt(err.message.split('\n'));
+  banner(['cannot build the native addon.', ...err.message.split('\n')]);
   process.exit(1);
 }
 
 // npm puts its own node-gyp on PATH for scripts (and a local devDependency before it).
 const gyp = spawnSync('node-gyp', ['rebuild'], { stdio: 'inherit' });
 if (gyp.status !== 0) {
-  banner([
+  const failed =
     `the native build failed (see above), building against Python ${info.version} ` +
-      `('${info.executable}') and numpy ${info.numpy_version} (${info.numpy_include}).`,
+    `('${info.executable}') and numpy ${info.numpy_version} (${info.numpy_include}).`;
+  if (fit === 'another-python') {
+    // Nothing half-built may stay: a source build wins over the prebuilt binary at load time.
+    fs.rmSync(path.resolve(__dirname, '..', 'build'), { recursive: true, force: true });
+    keepPrebuilt([failed]);
+  }
+  banner([
+    failed,
     'It needs a C++ compiler and make (Debian/Ubuntu: apt-get install g++ make).',
-    'To build against another interpreter: PY_OUTLIERS_PYTHON=/path/to/python npm rebuild py-outliers --build-from-source',
-    ...hint(),
+    'To build against another interpreter: ' +
+      'PY_OUTLIERS_BUILD_FROM_SOURCE=1 PY_OUTLIERS_PYTHON=/path/to/python npm rebuild py-outliers',
   ]);
   process.exit(gyp.status ?? 1);
 }

@@ -215,6 +215,13 @@ export class PythonFunction {
    * {@link PythonResult}). Blocks the calling thread for the duration of the Python call; see
    * {@link PythonFunction.callAsync}.
    *
+   * ```ts
+   * const [counts, edges] = histogram.call<[Int32Array, Float64Array]>([values], { bins: 4 });
+   * ```
+   *
+   * @typeParam R - the type the result is known to have, as the README's "Values between JS
+   *   and Python" maps it (a tuple of typed arrays, an object of them...): the value is not
+   *   checked against it. Default {@link PythonResult}, any value a call can give.
    * @param args - the positional arguments (see {@link PythonArgument}).
    * @param kwargs - the keyword arguments, a plain object.
    * @throws TypeError naming the argument (`args[0]`, `kwargs.height`) that cannot be passed.
@@ -238,6 +245,8 @@ export class PythonFunction {
    * event loop stays free; errors are rejections with the same classes. Arrays are still not
    * copied: do not write to them until the promise settles. Detaching or transferring their
    * buffers meanwhile is safe. `options.signal` aborts as in `Outliers.detectAsync`.
+   *
+   * @typeParam R - the type the result is known to have, as for {@link PythonFunction.call}.
    */
   async callAsync<R = PythonResult>(
     args: readonly PythonArgument[] = [],

@@ -14,7 +14,13 @@ import {
   type PythonError,
   type ResultError,
 } from './errors.js';
-import { loadPrebuilt, prebuildsDir, type PrebuiltInterpreter } from './prebuilt.js';
+import {
+  chooseInterpreter,
+  FIX_SOURCE,
+  loadPrebuilt,
+  prebuildsDir,
+  type PrebuiltInterpreter,
+} from './prebuilt.js';
 import type { RuntimeInfo } from './runtime.js';
 
 /** The native Outliers object (native/outliers.cc). */
@@ -78,7 +84,7 @@ let addon: NativeAddon | undefined;
 let failure: Error | undefined;
 let prebuiltInterpreter: PrebuiltInterpreter | undefined;
 
-/** A source build (`npm rebuild --build-from-source`, or an install with no prebuild) wins. */
+/** A source build (PY_OUTLIERS_BUILD_FROM_SOURCE=1, or an install with no prebuild) wins. */
 function hasSourceBuild(): boolean {
   return ['Release', 'Debug'].some((kind) =>
     fs.existsSync(path.join(__dirname, '..', 'build', kind, 'py_outliers.node')),
@@ -100,7 +106,7 @@ function load(): NativeAddon {
     throw new PythonStartError(
       `py-outliers: no prebuilt binary matches Node ${process.version} (ABI ` +
         `${process.versions.modules}, ${process.platform}-${process.arch}), and the addon was ` +
-        'not built from source: npm rebuild py-outliers --build-from-source',
+        `not built from source: ${FIX_SOURCE}`,
       { cause: error },
     );
   }
@@ -125,10 +131,13 @@ export function loadAddon(): NativeAddon {
 
 /**
  * The interpreter the embedded Python behaves as: a prebuilt binary's, chosen when it loaded;
- * for a source build `$PY_OUTLIERS_PYTHON`, else the one it was built against.
+ * for a source build the same order (`$PY_OUTLIERS_PYTHON`, the active venv), but with neither
+ * set the one it was built against, not `python3` on `PATH`: a source build is for its build's
+ * Python, and an interpreter of another version is an error at start that says so.
  */
 export function pythonExecutable(): string {
   const loaded = loadAddon();
   if (prebuiltInterpreter !== undefined) return prebuiltInterpreter.executable;
-  return process.env['PY_OUTLIERS_PYTHON'] || loaded.buildInfo.executable;
+  const chosen = chooseInterpreter();
+  return chosen.chosenBy === 'PATH' ? loaded.buildInfo.executable : chosen.file;
 }

@@ -38,7 +38,11 @@ interface LoaderAddon {
   loaded(): string | undefined;
 }
 
-const FIX_SOURCE = 'npm rebuild py-outliers --build-from-source';
+/**
+ * How to build from source for this system. Not `--build-from-source`: npm 11 passes an unknown
+ * flag on with a warning that it will stop doing so.
+ */
+export const FIX_SOURCE = 'PY_OUTLIERS_BUILD_FROM_SOURCE=1 npm rebuild py-outliers';
 
 /** The prebuilds folder for this platform and CPU, if the package has one. */
 export function prebuildsDir(): string | undefined {
@@ -92,6 +96,13 @@ function probe(file: string, chosenBy: string): Probed {
     return JSON.parse(out) as Probed;
   } catch (error) {
     const why = (error as NodeJS.ErrnoException).code ?? String(error).split('\n')[0];
+    if (file.includes('/') && !fs.existsSync(file)) {
+      throw new PythonStartError(
+        `py-outliers: the Python interpreter '${file}' (chosen by ${chosenBy}) does not exist. ` +
+          "Set PY_OUTLIERS_PYTHON to the path of an interpreter that has numpy (a venv's " +
+          'bin/python), or unset it to use the active venv or python3 on PATH.',
+      );
+    }
     throw new PythonStartError(
       `py-outliers: cannot run the Python interpreter '${file}' (chosen by ${chosenBy}; ${why}). ` +
         'Install CPython with numpy, then name it with PY_OUTLIERS_PYTHON=/path/to/python, or ' +
@@ -265,9 +276,15 @@ export function loadPrebuilt(): { addon: unknown; interpreter: PrebuiltInterpret
         loader.load(libpython, JSON.stringify(record)),
       ) as PrebuiltInterpreter;
     } catch (error) {
+      // A bare soname was the dynamic linker's to find: Debian's python3.X without its
+      // libpython3.X package says it is a shared build, and has no library.
+      const fix = libpython.includes('/')
+        ? ''
+        : ` Install it (Debian/Ubuntu: apt-get install libpython${probed.version}), or name ` +
+          'another interpreter with PY_OUTLIERS_PYTHON.';
       throw new PythonStartError(
         `py-outliers: cannot load ${libpython} for Python ${probed.version} ` +
-          `('${record.executable}'): ${(error as Error).message}`,
+          `('${record.executable}'): ${(error as Error).message}.${fix}`,
       );
     }
   }

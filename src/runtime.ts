@@ -121,9 +121,9 @@ export interface BuildInfo {
 /**
  * Describes the Python environment the addon was built against. Unlike {@link runtimeInfo}
  * it does not start Python (a prebuilt binary does load the chosen interpreter's libpython).
- * At run time a source build behaves as `executable`, unless `PY_OUTLIERS_PYTHON` names
- * another one; a prebuilt binary as the interpreter chosen when the program starts
- * (`PY_OUTLIERS_PYTHON`, then `$VIRTUAL_ENV`, then `python3` on `PATH`).
+ * At run time the interpreter is chosen when the program starts: `PY_OUTLIERS_PYTHON`, then
+ * `$VIRTUAL_ENV`, then `python3` on `PATH` for a prebuilt binary, or this `executable` for a
+ * source build.
  *
  * @throws PythonStartError if the addon cannot be loaded (for a prebuilt binary: no interpreter
  * of its Python minor, or no shared libpython).

@@ -12,6 +12,7 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { QUICK_START_CJS, QUICK_START_PRINTS, QUICK_START_TS, readmeBlock } from './readme.js';
 import { type Ran, spawnAsync, spawnOutput } from './spawn.js';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -21,18 +22,18 @@ const VENV = path.dirname(path.dirname(VENV_PYTHON));
 const DEBIAN_PYTHON = process.env['PY_OUTLIERS_TEST_DEBIAN_PYTHON'] ?? '';
 const MAJORS = (process.env['PY_OUTLIERS_TEST_NODE_MAJORS'] ?? '').split(/\s+/).filter(Boolean);
 const PYENV_ROOT = path.join(os.homedir(), '.pyenv', 'versions');
-const FIX_SOURCE = 'npm rebuild py-outliers --build-from-source';
+const FIX_SOURCE = 'PY_OUTLIERS_BUILD_FROM_SOURCE=1 npm rebuild py-outliers';
 
 /** Runs a command that must succeed, in the checkout; its stdout. */
 function output(file: string, args: string[]): Promise<string> {
   return spawnOutput(file, args, { cwd: ROOT });
 }
 
-/** pyenv's Python 3.12 (another minor than the prebuilt binaries'), if the machine has it. */
-function otherMinorPython(): string {
-  const version = fs.readdirSync(PYENV_ROOT).find((name) => name.startsWith('3.12.'));
-  if (version === undefined) throw new Error(`no pyenv Python 3.12 in ${PYENV_ROOT}`);
-  return path.join(PYENV_ROOT, version, 'bin', 'python3.12');
+/** pyenv's Python 3.12 or 3.13 (other minors than the prebuilt binaries'; no numpy in them). */
+function otherMinorPython(minor = '3.12'): string {
+  const version = fs.readdirSync(PYENV_ROOT).find((name) => name.startsWith(`${minor}.`));
+  if (version === undefined) throw new Error(`no pyenv Python ${minor} in ${PYENV_ROOT}`);
+  return path.join(PYENV_ROOT, version, 'bin', `python${minor}`);
 }
 
 let work = '';
@@ -49,6 +50,7 @@ function sandboxed(
   cwd: string,
   command: string[],
   env: Record<string, string> = {},
+  setup = 'true',
 ): Promise<Ran> {
   const hide = [
     '/usr/include',
@@ -56,6 +58,7 @@ function sandboxed(
   ]
     .filter((dir) => fs.existsSync(dir))
     .map((dir) => `/bin/mount -t tmpfs none '${dir}'`)
+    .concat(setup)
     .join(' && ');
   const clean = Object.fromEntries(
     Object.entries(process.env).filter(
@@ -462,7 +465,33 @@ describe.skipIf(MAJORS.length === 0)('the prebuilt package', () => {
     expect(error.cause).toMatch(/invalid ELF header|file too short/);
   }, 300_000);
 
-  it('another Python minor at install time: the source build runs, with its errors and the way to the prebuilt binary', async () => {
+  it.each(['3.12', '3.13'])(
+    'python3 %s first on PATH at install, no compiler: the install keeps the prebuilt binary and says what to set; the program runs on a 3.11 venv',
+    async (minor) => {
+      const bin = await binFor(MAJORS[0]!, { python3: otherMinorPython(minor) });
+      const project = newProject(`python3-${minor}-on-path`, tarball);
+      const install = await sandboxed(bin, project, [
+        'npm',
+        'install',
+        '--foreground-scripts',
+        tarball,
+      ]);
+      expect(install.status, install.stderr).toBe(0);
+      expect(install.stderr).toContain(`is Python ${minor}; building from source for it`);
+      expect(install.stderr).toContain('kept the prebuilt binary, for Python 3.11');
+      expect(install.stderr).toContain('no C++ compiler');
+      expect(install.stderr).toContain('PY_OUTLIERS_PYTHON=/path/to/python3.11');
+      expect(fs.existsSync(path.join(project, 'node_modules', 'py-outliers', 'build'))).toBe(false);
+      // The same python3 first on PATH at run time, and the 3.11 venv active: it is the venv's.
+      expect(await runApp(project, bin, { VIRTUAL_ENV: VENV })).toMatchObject({
+        prebuilt: true,
+        prefix: VENV,
+      });
+    },
+    300_000,
+  );
+
+  it('another Python minor at install time, with a compiler: a build that cannot succeed keeps the prebuilt binary', async () => {
     const project = newProject('other-minor-install', tarball);
     const env = userEnv({ PY_OUTLIERS_PYTHON: otherMinorPython() });
     const install = await spawnAsync('npm', ['install', '--foreground-scripts', tarball], {
@@ -470,11 +499,101 @@ describe.skipIf(MAJORS.length === 0)('the prebuilt package', () => {
       env,
     });
     const printed = install.stdout + install.stderr;
-    expect(printed).toContain('is Python 3.12; building from source');
-    // pyenv's 3.12 has no numpy here: today's source-build error, with its fix, and then how to
-    // use the prebuilt binary instead.
+    expect(install.status, printed).toBe(0);
+    expect(printed).toContain('is Python 3.12; building from source for it');
+    // pyenv's 3.12 has no numpy here: the source build's own reason, then the prebuilt binary
+    // kept, and the fixes either way.
     expect(printed).toContain('numpy is not installed for the Python interpreter');
-    expect(printed).toContain('Or use the prebuilt binary, which needs no compiler');
-    expect(install.status).not.toBe(0);
+    expect(printed).toContain('kept the prebuilt binary, for Python 3.11');
+    expect(printed).toContain('PY_OUTLIERS_BUILD_FROM_SOURCE=1 npm rebuild py-outliers');
+    const ran = await spawnAsync(process.execPath, ['app.cjs'], {
+      cwd: project,
+      env: userEnv({ VIRTUAL_ENV: VENV }),
+    });
+    expect(ran.stderr).toBe('');
+    expect(JSON.parse(ran.stdout)).toMatchObject({ ...EVERYWHERE, prebuilt: true });
+  }, 300_000);
+
+  it("Debian's python3.11 without its libpython3.11 package: the error names the package", async () => {
+    const bin = await binFor(MAJORS[0]!, { python3: DEBIAN_PYTHON });
+    const project = newProject('no-libpython');
+    expect((await sandboxed(bin, project, ['npm', 'install', tarball])).status).toBe(0);
+    // The library gone from the machine as if the package were not installed: an overlay of
+    // its folder, in the sandbox's own mount namespace, with the file removed.
+    const lib = '/usr/lib/x86_64-linux-gnu';
+    const upper = path.join(work, 'overlay-upper');
+    const scratch = path.join(work, 'overlay-work');
+    const ran = await sandboxed(
+      bin,
+      project,
+      [
+        'node',
+        '-e',
+        `const { Outliers } = require('py-outliers');
+         try { new Outliers(); } catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }`,
+      ],
+      {},
+      `mkdir -p '${upper}' '${scratch}' && /bin/mount -t overlay overlay ` +
+        `-o lowerdir=${lib},upperdir='${upper}',workdir='${scratch}' ${lib} && ` +
+        `rm -f ${lib}/libpython3.11.so*`,
+    );
+    expect(ran.stderr).toBe('');
+    const error = JSON.parse(ran.stdout) as { name: string; message: string };
+    expect(error.name).toBe('PythonStartError');
+    expect(error.message).toContain('cannot load libpython3.11.so.1.0');
+    expect(error.message).toContain('apt-get install libpython3.11');
+  }, 300_000);
+
+  it('the README quick start from the tarball: TypeScript on Node 24, CommonJS on Node 26', async () => {
+    for (const [major, file, block] of [
+      ['24', 'main.ts', QUICK_START_TS],
+      ['26', 'main.cjs', QUICK_START_CJS],
+    ] as const) {
+      if (!MAJORS.includes(major)) continue;
+      const bin = await binFor(major);
+      const project = newProject(`quick-start-${major}`);
+      fs.writeFileSync(
+        path.join(project, 'package.json'),
+        JSON.stringify({ name: 'quick-start', private: true, type: 'module' }),
+      );
+      fs.writeFileSync(path.join(project, file), readmeBlock(block));
+      const install = await sandboxed(bin, project, ['npm', 'install', tarball]);
+      expect(install.status, install.stderr).toBe(0);
+      if (file === 'main.ts') {
+        // Checked as a strict project checks it (the package's own types included), then run
+        // as it is: Node 24 strips the types.
+        fs.mkdirSync(path.join(project, 'node_modules', '@types'), { recursive: true });
+        fs.symlinkSync(
+          path.join(ROOT, 'node_modules', '@types', 'node'),
+          path.join(project, 'node_modules', '@types', 'node'),
+        );
+        fs.writeFileSync(
+          path.join(project, 'tsconfig.json'),
+          JSON.stringify({
+            compilerOptions: {
+              module: 'nodenext',
+              strict: true,
+              skipLibCheck: false,
+              noEmit: true,
+              types: ['node'],
+            },
+            files: ['main.ts'],
+          }),
+        );
+        const tsc = await sandboxed(bin, project, [
+          'node',
+          path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'),
+          '-p',
+          '.',
+        ]);
+        expect(tsc.stdout + tsc.stderr).toBe('');
+      }
+      const ran = await sandboxed(bin, project, ['node', '--no-warnings', file], {
+        VIRTUAL_ENV: VENV,
+      });
+      expect(ran.stderr).toBe('');
+      expect(ran.status).toBe(0);
+      expect(ran.stdout).toMatch(QUICK_START_PRINTS);
+    }
   }, 300_000);
 });

@@ -1,4 +1,6 @@
-// PythonFunction on real library functions: each row of the README's "Any function" section.
+// PythonFunction on real library functions (the README's "Values between JS and Python" says
+// how each argument and result crosses). It imports the package by its name: in this checkout
+// (a package may import itself) and in a project that installed py-outliers alike.
 // Needs scikit-learn and scipy in the Python py-outliers runs (pip install scikit-learn scipy;
 // PY_OUTLIERS_PYTHON names another interpreter or venv).
 //
@@ -6,7 +8,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { PythonFunction, ndarray } from '../../dist/index.js';
+import { PythonFunction, ndarray } from 'py-outliers';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 let seed = 1;
