@@ -39,7 +39,8 @@ class ArgumentReader {
 
   void Value(napi_value value, int depth) {
     if (depth > kMaxDepth) {
-      Fail("is nested deeper than " + std::to_string(kMaxDepth) + " levels (does it hold itself?)");
+      Fail(std::string("is nested deeper than ") + std::to_string(kMaxDepth) +
+           " levels (does it hold itself?)");
     }
     napi_valuetype type = napi_undefined;
     Check(napi_typeof(env_, value, &type));
@@ -194,7 +195,8 @@ class ArgumentReader {
     uint32_t ndim = 0;
     Check(napi_get_array_length(env_, shape, &ndim));
     if (ndim > static_cast<uint32_t>(kMaxDims)) {
-      Fail("has " + std::to_string(ndim) + " dimensions; at most " + std::to_string(kMaxDims));
+      Fail(std::string("has ") + std::to_string(ndim) + " dimensions; at most " +
+           std::to_string(kMaxDims));
     }
     std::vector<int64_t> dims(ndim);
     for (uint32_t i = 0; i < ndim; i++) {
@@ -206,7 +208,7 @@ class ArgumentReader {
       if (type == napi_number) Check(napi_get_value_double(env_, dim, &value));
       if (type != napi_number || std::trunc(value) != value || value < 0 ||
           value > kMaxSafeInteger) {
-        Fail("[" + std::to_string(i) + "] must be a whole number >= 0");
+        Fail(std::string("[") + std::to_string(i) + "] must be a whole number >= 0");
       }
       dims[i] = static_cast<int64_t>(value);
     }
@@ -254,7 +256,7 @@ class ArgumentReader {
              (fit == ShapeFit::kTooBig
                   ? "is too big for numpy (the product of its non-zero dimensions times " +
                         std::to_string(size) + " bytes passes 2^63-1)"
-                  : "does not fit its " + std::to_string(length) + " elements"));
+                  : std::string("does not fit its ") + std::to_string(length) + " elements"));
       }
       array.shape = *shape;
       array.nd = true;
@@ -341,9 +343,12 @@ class ArgumentReader {
       if (step.name != nullptr) {
         where += step.name;
       } else if (step.key != nullptr) {
-        where += "." + Utf8(step.key);
+        where += ".";
+        where += Utf8(step.key);
       } else {
-        where += "[" + std::to_string(step.index) + "]";
+        where += "[";
+        where += std::to_string(step.index);
+        where += "]";
       }
     }
     return where;

@@ -55,7 +55,7 @@ class ResultReader {
   // read again at every step, and a container's count is the number of entries it gave.
   ResultStatus Value(PyObject* obj, int depth, Py_ssize_t owners) {
     if (depth > kMaxDepth) {
-      return Invalid("nested deeper than " + std::to_string(kMaxDepth) +
+      return Invalid(std::string("nested deeper than ") + std::to_string(kMaxDepth) +
                      " levels (does the result hold itself?)");
     }
     if (obj == Py_None) {
@@ -103,7 +103,8 @@ class ResultReader {
       for (Py_ssize_t i = 0; i < Py_SIZE(obj); i++, count++) {
         PyRef item = PyRef::Borrow(PySequence_Fast_GET_ITEM(obj, i));
         const ResultStatus status = Value(item.get(), depth + 1, item_owners);
-        if (status != ResultStatus::kOk) return Where(status, "[" + std::to_string(i) + "]");
+        if (status != ResultStatus::kOk)
+          return Where(status, std::string("[") + std::to_string(i) + "]");
       }
       tree_->nodes[node].index = count;
       return ResultStatus::kOk;
@@ -127,7 +128,8 @@ class ResultReader {
           return ResultStatus::kPythonError;
         }
         const ResultStatus status = Value(item.get(), depth + 1, item_owners);
-        if (status != ResultStatus::kOk) return Where(status, "[" + KeyRepr(key.get()) + "]");
+        if (status != ResultStatus::kOk)
+          return Where(status, std::string("[") + KeyRepr(key.get()) + "]");
         count++;
       }
       tree_->nodes[node].index = count;

@@ -77,7 +77,11 @@ function sandboxed(
 
 /** A folder with just what installing and running a Node program needs, for Node `major`. */
 async function binFor(major: string, extra: Record<string, string> = {}): Promise<string> {
-  const bin = path.join(work, `bin-${major}-${Object.keys(extra).join('-') || 'plain'}`);
+  // One folder per set of links: the same name may link to another interpreter.
+  const name = Object.entries(extra)
+    .map(([link, target]) => `${link}-${path.basename(target)}`)
+    .join('-');
+  const bin = path.join(work, `bin-${major}-${name || 'plain'}`);
   if (fs.existsSync(bin)) return bin;
   fs.mkdirSync(bin);
   const links: Record<string, string> = {
@@ -533,9 +537,9 @@ describe.skipIf(MAJORS.length === 0)('the prebuilt package', () => {
          try { new Outliers(); } catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }`,
       ],
       {},
-      `mkdir -p '${upper}' '${scratch}' && /bin/mount -t overlay overlay ` +
+      `/bin/mkdir -p '${upper}' '${scratch}' && /bin/mount -t overlay overlay ` +
         `-o lowerdir=${lib},upperdir='${upper}',workdir='${scratch}' ${lib} && ` +
-        `rm -f ${lib}/libpython3.11.so*`,
+        `/bin/rm -f ${lib}/libpython3.11.so*`,
     );
     expect(ran.stderr).toBe('');
     const error = JSON.parse(ran.stdout) as { name: string; message: string };
@@ -561,12 +565,13 @@ describe.skipIf(MAJORS.length === 0)('the prebuilt package', () => {
       expect(install.status, install.stderr).toBe(0);
       if (file === 'main.ts') {
         // Checked as a strict project checks it (the package's own types included), then run
-        // as it is: Node 24 strips the types.
-        fs.mkdirSync(path.join(project, 'node_modules', '@types'), { recursive: true });
-        fs.symlinkSync(
-          path.join(ROOT, 'node_modules', '@types', 'node'),
-          path.join(project, 'node_modules', '@types', 'node'),
-        );
+        // as it is: Node 24 strips the types. @types/node comes with the package's
+        // dependencies (protobufjs); else the checkout's stands in for the user's own.
+        const types = path.join(project, 'node_modules', '@types', 'node');
+        if (!fs.existsSync(types)) {
+          fs.mkdirSync(path.dirname(types), { recursive: true });
+          fs.symlinkSync(path.join(ROOT, 'node_modules', '@types', 'node'), types);
+        }
         fs.writeFileSync(
           path.join(project, 'tsconfig.json'),
           JSON.stringify({
