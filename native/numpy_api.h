@@ -13,3 +13,10 @@
 #define NO_IMPORT_ARRAY
 #endif
 #include <numpy/arrayobject.h>
+
+// A descriptor's element size. numpy 2's headers have PyDataType_ELSIZE, an inline function
+// that reads the field where the running numpy keeps it (1.x and 2.x differ); numpy 1.x's
+// headers have only the field, as numpy's migration guide says to bridge it.
+#if NPY_ABI_VERSION < 0x02000000
+#define PyDataType_ELSIZE(descr) ((descr)->elsize)
+#endif

@@ -134,6 +134,31 @@ async function runApp(
   return report;
 }
 
+/** What `new Outliers()` throws in `project`, run in the sandbox: the error's fields. */
+async function startError(
+  bin: string,
+  project: string,
+  env: Record<string, string> = {},
+  setup?: string,
+): Promise<{ name: string; code: string; message: string; cause?: string }> {
+  const ran = await sandboxed(
+    bin,
+    project,
+    [
+      'node',
+      '-e',
+      `const { Outliers } = require('py-outliers');
+       try { new Outliers(); } catch (e) {
+         console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, cause: e.cause?.message }));
+       }`,
+    ],
+    env,
+    setup,
+  );
+  expect(ran.stderr).toBe('');
+  return JSON.parse(ran.stdout);
+}
+
 /**
  * A scratch project with the app in it. `approve`: it allows the install script of the package
  * from that tarball (npm 11 skips dependencies' install scripts unless allowed; a prebuilt
@@ -447,20 +472,7 @@ describe.skipIf(MAJORS.length === 0)('the prebuilt package', () => {
     const bin = await binFor(MAJORS[0]!);
     const project = newProject('damaged-project');
     expect((await sandboxed(bin, project, ['npm', 'install', damaged])).status).toBe(0);
-    const ran = await sandboxed(
-      bin,
-      project,
-      [
-        'node',
-        '-e',
-        `const { Outliers } = require('py-outliers');
-         try { new Outliers(); } catch (e) {
-           console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, cause: e.cause?.message }));
-         }`,
-      ],
-      { VIRTUAL_ENV: VENV },
-    );
-    const error = JSON.parse(ran.stdout);
+    const error = await startError(bin, project, { VIRTUAL_ENV: VENV });
     expect(error).toMatchObject({ name: 'PythonStartError', code: 'ERR_PY_OUTLIERS_PYTHON_START' });
     expect(error.message).toMatch(
       /cannot load the prebuilt binary .*py_outliers\.abi\d+\.glibc\.cp311\.node/,
@@ -527,22 +539,14 @@ describe.skipIf(MAJORS.length === 0)('the prebuilt package', () => {
     const lib = '/usr/lib/x86_64-linux-gnu';
     const upper = path.join(work, 'overlay-upper');
     const scratch = path.join(work, 'overlay-work');
-    const ran = await sandboxed(
+    const error = await startError(
       bin,
       project,
-      [
-        'node',
-        '-e',
-        `const { Outliers } = require('py-outliers');
-         try { new Outliers(); } catch (e) { console.log(JSON.stringify({ name: e.name, message: e.message })); }`,
-      ],
       {},
       `/bin/mkdir -p '${upper}' '${scratch}' && /bin/mount -t overlay overlay ` +
         `-o lowerdir=${lib},upperdir='${upper}',workdir='${scratch}' ${lib} && ` +
         `/bin/rm -f ${lib}/libpython3.11.so*`,
     );
-    expect(ran.stderr).toBe('');
-    const error = JSON.parse(ran.stdout) as { name: string; message: string };
     expect(error.name).toBe('PythonStartError');
     expect(error.message).toContain('cannot load libpython3.11.so.1.0');
     expect(error.message).toContain('apt-get install libpython3.11');
