@@ -320,9 +320,21 @@ describe('detect: a sequence result is measured before it is converted', () => {
       o.close();
     }
     // numpy reads a list of indices itself, and asks a numpy integer subclass its __index__,
-    // which here empties that list: numpy sees it and raises, and that is the cause.
+    // which here empties that list. numpy 2 sees it and raises (then the cause of a
+    // ResultError); numpy 1.x keeps what it read. Either way a clear outcome, never a crash.
     const o = new Outliers('hostile', 'hostile_index_result', { paths: [PROBE_DIR] });
-    expect(() => o.detect(new Float64Array(4))).toThrow(/Content of sequences changed/);
+    let outcome: unknown;
+    try {
+      outcome = Array.from(o.detect(new Float64Array(4)));
+    } catch (error) {
+      outcome = error;
+    }
+    if (outcome instanceof ResultError) {
+      expect(outcome.message).toMatch(/Content of sequences changed/);
+      expect(outcome.cause).toBeInstanceOf(PythonError);
+    } else {
+      expect((outcome as number[]).every((i) => i >= 0 && i < 4)).toBe(true);
+    }
     o.close();
   });
 });
