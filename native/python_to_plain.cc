@@ -241,13 +241,12 @@ class ResultReader {
   }
 
   ResultStatus SmallInt(int64_t value) {
-    const bool exact = value >= -kMaxExact && value <= kMaxExact;
-    if (mode_ == Int64Mode::kBigInt || !exact) {
-      if (!exact && mode_ != Int64Mode::kBigInt) return BeyondExact();
+    if (mode_ == Int64Mode::kBigInt) {
       Push({PlainNode::Kind::kInt}).integer = value;  // a number while safe, else a bigint
       return ResultStatus::kOk;
     }
     // The number modes: every integer up to 2^53 is a number, 2^53 itself included.
+    if (value < -kMaxExact || value > kMaxExact) return BeyondExact();
     Push({PlainNode::Kind::kFloat}).number = static_cast<double>(value);
     return ResultStatus::kOk;
   }
