@@ -24,10 +24,10 @@ ADDON := build/Release/py_outliers.node
 DIST := dist/index.js
 GRPC_STUBS := python/generated/detect_pb2_grpc.py python/generated/health_pb2_grpc.py
 
-NATIVE_SOURCES := $(wildcard native/*.cc native/*.h native/*.js) binding.gyp
+NATIVE_SOURCES := $(wildcard native/*/*.cc native/*/*.h native/*/*.c scripts/*.js) binding.gyp
 TS_SOURCES := $(wildcard src/*.ts src/*.mts) tsconfig.json tsconfig.build.json
 
-# The addon is built against the venv's interpreter (native/python_config.js records it) and
+# The addon is built against the venv's interpreter (scripts/python_config.js records it) and
 # the running Node's headers. Either changing rebuilds it: the id is compared, not timestamped.
 PY_OUTLIERS_BUILD_PYTHON := $(abspath $(VENV_PY))
 BUILD_ENV := PY_OUTLIERS_PYTHON=$(PY_OUTLIERS_BUILD_PYTHON)
@@ -126,7 +126,7 @@ test-node: $(NODE_DIR)/bin/node
 # manifest of the glibc and libstdc++ they need (never committed; `npm pack` includes them).
 PREBUILD_NODE_MAJORS ?= 20 22 24 26
 prebuilds: build $(foreach major,$(PREBUILD_NODE_MAJORS),$(CURDIR)/.cache/node-$(major)/bin/node)
-	$(BUILD_ENV) node native/prebuild.js $(PREBUILD_NODE_MAJORS)
+	$(BUILD_ENV) node scripts/prebuild.js $(PREBUILD_NODE_MAJORS)
 
 # The prebuilt package as a user installs it, on each Node line, where no compiler, no Python
 # headers and no Python are reachable; then run with the venv's Python, another venv, and
@@ -158,7 +158,7 @@ test-libraries: build $(LIBS_STAMP)
 # ruff (Python). `make lint` only checks (CI runs it); `make format` rewrites the files.
 # clang-format and ruff come from pip, pinned in python/requirements-dev.txt.
 LINT_STAMP := $(VENV)/.dev-requirements-installed
-CXX_FILES = $(wildcard native/*.cc native/*.h native/*.c)
+CXX_FILES = $(wildcard native/*/*.cc native/*/*.h native/*/*.c)
 PY_DIRS := python test/python bench
 
 $(LINT_STAMP): python/requirements-dev.txt $(VENV_STAMP)

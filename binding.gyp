@@ -7,39 +7,47 @@
     {
       "target_name": "py_outliers",
       "sources": [
-        "native/addon.cc",
-        "native/buffer_pin.cc",
-        "native/python_runtime.cc",
-        "native/python_threads.cc",
-        "native/cpu_budget.cc",
-        "native/python_interrupt.cc",
-        "native/python_exit.cc",
-        "native/numpy_view.cc",
-        "native/python_error.cc",
-        "native/deferred_release.cc",
-        "native/outliers.cc",
-        "native/detect_async.cc",
-        "native/async_call.cc",
-        "native/python_callable.cc",
-        "native/python_function.cc",
-        "native/plain_value.cc",
-        "native/plain_text.cc",
-        "native/big_int.cc",
-        "native/js_to_plain.cc",
-        "native/plain_to_python.cc",
-        "native/python_to_plain.cc",
-        "native/plain_to_js.cc",
-        "native/adopted_buffer.cc",
-        "native/result_poll.cc"
+        "native/addon/addon.cc",
+        "native/addon/addon_data.cc",
+        "native/addon/js_errors.cc",
+        "native/calls/async_call.cc",
+        "native/calls/call.cc",
+        "native/calls/detect_work.cc",
+        "native/calls/function_work.cc",
+        "native/calls/python_callable.cc",
+        "native/calls/python_interrupt.cc",
+        "native/calls/result_poll.cc",
+        "native/objects/outliers.cc",
+        "native/objects/python_function.cc",
+        "native/runtime/cpu_budget.cc",
+        "native/runtime/deferred_release.cc",
+        "native/runtime/python_error.cc",
+        "native/runtime/python_exit.cc",
+        "native/runtime/python_runtime.cc",
+        "native/runtime/python_threads.cc",
+        "native/values/adopted_buffer.cc",
+        "native/values/big_int.cc",
+        "native/values/buffer_pin.cc",
+        "native/values/index_result.cc",
+        "native/values/input_view.cc",
+        "native/values/js_to_plain.cc",
+        "native/values/numpy_api.cc",
+        "native/values/plain_text.cc",
+        "native/values/plain_to_js.cc",
+        "native/values/plain_to_python.cc",
+        "native/values/plain_value.cc",
+        "native/values/python_to_plain.cc"
       ],
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"
       ],
       "include_dirs": [
-        "<!@(node native/python_config.js include-dirs)"
+        # Includes name their folder: "calls/call.h".
+        "native",
+        "<!@(node scripts/python_config.js include-dirs)"
       ],
       "defines": [
-        "<!@(node native/python_config.js defines)",
+        "<!@(node scripts/python_config.js defines)",
         "NAPI_VERSION=8",
         "NODE_ADDON_API_DISABLE_DEPRECATED",
         # A C++ exception in an environment that is being torn down (worker.terminate() while
@@ -53,11 +61,11 @@
         "NPY_TARGET_VERSION=NPY_1_23_API_VERSION"
       ],
       "libraries": [
-        "<!@(node native/python_config.js libraries)",
+        "<!@(node scripts/python_config.js libraries)",
         "-ldl"
       ],
       "ldflags": [
-        "<!@(node native/python_config.js ldflags)"
+        "<!@(node scripts/python_config.js ldflags)"
       ],
       "cflags_cc": [
         "-Wall",
@@ -73,9 +81,9 @@
     },
     {
       # Loads the run-time interpreter's libpython before a prebuilt py_outliers.node
-      # (native/python_loader.c). Node-API and libc only: one binary for every Node line.
+      # (native/loader/python_loader.c). Node-API and libc only: one binary for every Node line.
       "target_name": "python_loader",
-      "sources": [ "native/python_loader.c" ],
+      "sources": [ "native/loader/python_loader.c" ],
       "cflags": [ "-Wall", "-Wextra", "-Werror" ],
       "libraries": [ "-ldl" ]
     }

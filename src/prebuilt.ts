@@ -149,7 +149,7 @@ function binariesForThisNode(dir: string, libc: string): Map<string, string> {
 
 /**
  * The prebuilt binaries for this Node, platform, CPU and libc, by Python minor (empty if
- * none). For the install script (native/install.js) as well.
+ * none). For the install script (scripts/install.js) as well.
  */
 export function prebuiltBinaries(): Map<string, string> {
   const dir = prebuildsDir();
@@ -167,7 +167,7 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-/** What `make prebuilds` records beside the binaries (native/prebuild.js). */
+/** What `make prebuilds` records beside the binaries (scripts/prebuild.js). */
 interface Manifest {
   /** The newest `GLIBC_` symbol version the binaries need, e.g. `'2.34'`. */
   readonly glibc: string;

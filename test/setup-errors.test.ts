@@ -1,6 +1,6 @@
 // A broken or unusual Python setup is reported with its fix: at install time (what to install,
 // named last in the output, where a person looks) and at start-up (which interpreter, which
-// numpy, what to run). Install-time cases run native/install.js in an empty directory, so that
+// numpy, what to run). Install-time cases run scripts/install.js in an empty directory, so that
 // nothing is built even if a check wrongly passed.
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -15,7 +15,7 @@ import { BUILD_PYTHON, PACKAGE_ENTRY, ROOT, runNode } from './helpers.js';
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-setup-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));
 
-/** native/install.js with PY_OUTLIERS_PYTHON set; the output as a person would read it. */
+/** scripts/install.js with PY_OUTLIERS_PYTHON set; the output as a person would read it. */
 function install(python: string): { status: number | null; lastLines: string } {
   // The source build's checks: also where the package has prebuilt binaries (make prebuilds),
   // which an install uses without asking the interpreter for headers.
