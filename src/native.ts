@@ -1,5 +1,5 @@
 /**
- * The C++ addon's surface, exactly as native/addon.cc exports it. Internal: the public API
+ * The C++ addon's surface, exactly as native/addon/addon.cc exports it. Internal: the public API
  * in index.ts validates every argument before it gets here.
  * @internal
  */
@@ -22,8 +22,9 @@ import {
   type PrebuiltInterpreter,
 } from './prebuilt.js';
 import type { RuntimeInfo } from './runtime.js';
+import type { Int64As } from './values.js';
 
-/** The native Outliers object (native/outliers.cc). */
+/** The native Outliers object (native/objects/outliers.cc). */
 export interface NativeOutliers {
   /** The number of indices written to the scratch array, or a new array if they did not fit. */
   detect(values: Float64Array): number | Int32Array;
@@ -37,7 +38,7 @@ export interface NativeOutliersConstructor {
   new (moduleName: string, funcName: string, paths: string[], scratch: Int32Array): NativeOutliers;
 }
 
-/** The native PythonFunction object (native/python_function.cc). int64: 0 bigint, 1 int32, 2 float64. */
+/** The native PythonFunction object (native/objects/python_function.cc); int64 as int64Modes numbers it. */
 export interface NativePythonFunction {
   call(args: readonly unknown[], kwargs: object | undefined, int64: number): unknown;
   callAsync(args: readonly unknown[], kwargs: object | undefined, int64: number): Promise<unknown>;
@@ -76,6 +77,8 @@ export interface NativeAddon {
   setResultTransfer(mode: 0 | 1 | 2): void;
   /** What the addon was compiled against; constant, no Python start. */
   buildInfo: { executable: string; pythonVersion: string; numpyVersion: string; prebuilt: boolean };
+  /** How PythonFunction's int64 modes are numbered on the native side. */
+  int64Modes: Readonly<Record<Int64As, number>>;
   Outliers: NativeOutliersConstructor;
   PythonFunction: NativePythonFunctionConstructor;
 }

@@ -13,8 +13,9 @@ import path from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 
 import { AbortError, ClosedError, PythonError, RemoteError, ResultError } from './errors.js';
-import { checkSignal, onAbort, type AsyncDetector, type CallOptions } from './signal.js';
-import { checkValues, withCallSite } from './values.js';
+import { checkSignal, onAbort, withCallSite, type CallOptions } from './cancellation.js';
+import type { AsyncDetector } from './outliers.js';
+import { checkValues } from './values.js';
 
 const PROTO = path.resolve(__dirname, '..', 'python', 'detect.proto');
 

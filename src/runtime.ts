@@ -1,9 +1,8 @@
-/** The embedded interpreter: its one start per process, its settings, what it reports. */
+/** The embedded interpreter: its one start per process, and what it reports. */
 import path from 'node:path';
 
-import { AbortError, ClosedError, PythonError, PythonStartError, ResultError } from './errors.js';
+import { ClosedError, PythonError, PythonStartError, ResultError } from './errors.js';
 import { loadAddon, pythonExecutable, type NativeAddon } from './native.js';
-import { onAbort } from './signal.js';
 
 /** The package's own python/ folder: always importable (it holds `outliers.py`). */
 const PYTHON_DIR = path.resolve(__dirname, '..', 'python');
@@ -138,22 +137,4 @@ export function buildInfo(): BuildInfo {
  */
 export function runtimeInfo(): RuntimeInfo {
   return addon().runtimeInfo();
-}
-
-/**
- * Runs one native async call, cancellable through `signal`: `start()` without one,
- * `startWithId()` (the promise and the call's id for the addon's cancel()) with one.
- * @internal
- */
-export function runCancellable<T>(
-  signal: AbortSignal | undefined,
-  start: () => Promise<T>,
-  startWithId: () => [Promise<T>, number],
-): Promise<T> {
-  if (signal === undefined) return start();
-  // Thrown, not returned as a rejection: the caller's stack is still the one calling it.
-  if (signal.aborted) throw new AbortError(signal.reason);
-  const [promise, id] = startWithId();
-  const listener = onAbort(signal, (error) => addon().cancel(id, error));
-  return promise.finally(() => listener[Symbol.dispose]());
 }
