@@ -306,9 +306,9 @@ export function renderReport({ machine, results: all, ...extra }) {
     );
   }
   if (extra.lowLatency) {
-    const { spinUs, rows } = extra.lowLatency;
+    const { lowLatencyUs, rows } = extra.lowLatency;
     sections.push(
-      `The low-latency mode (PY_OUTLIERS_SPIN_US=${spinUs}: after each call an idle Python thread, and the event loop after each submit, poll for up to ${spinUs} µs instead of sleeping) against the default, one call at a time; CPU time per call is all threads' (process.cpuUsage), the hop is detectAsync's wall time less detect's (medians of alternating rounds):\n\n${table(
+      `The low-latency mode (PY_OUTLIERS_LOW_LATENCY_US=${lowLatencyUs}: after each call an idle Python thread, and the event loop after each submit, poll for up to ${lowLatencyUs} µs instead of sleeping) against the default, one call at a time; CPU time per call is all threads' (process.cpuUsage), the hop is detectAsync's wall time less detect's (medians of alternating rounds):\n\n${table(
         [
           'where',
           'mode',

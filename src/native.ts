@@ -22,6 +22,7 @@ import {
   type PrebuiltInterpreter,
 } from './prebuilt.js';
 import type { RuntimeInfo } from './runtime.js';
+import type { StartSettings } from './settings.js';
 import type { Int64As } from './values.js';
 
 /** The native Outliers object (native/objects/outliers.cc). */
@@ -65,8 +66,9 @@ export interface NativeAddon {
       ClosedError: typeof ClosedError;
       PythonStartError: typeof PythonStartError;
     },
-    /** 0: the process's setting; else the count asked for, which must match a running one. */
-    threads: number,
+    settings: StartSettings,
+    /** Whether settings.threads was asked for (setPythonThreads): it must match a running count. */
+    threadsRequired: boolean,
     /** The interpreter to behave as (pythonExecutable()). */
     executable: string,
   ): void;

@@ -3,13 +3,14 @@ import path from 'node:path';
 
 import { ClosedError, PythonError, PythonStartError, ResultError } from './errors.js';
 import { loadAddon, pythonExecutable, type NativeAddon } from './native.js';
+import { MAX_PYTHON_THREADS, startSettings } from './settings.js';
 
 /** The package's own python/ folder: always importable (it holds `outliers.py`). */
 const PYTHON_DIR = path.resolve(__dirname, '..', 'python');
 
 let startedAddon: NativeAddon | undefined;
-/** setPythonThreads()'s value; 0: the process's setting ($PY_OUTLIERS_THREADS or the default). */
-let requestedThreads = 0;
+/** setPythonThreads()'s value, if it was called in this thread. */
+let requestedThreads: number | undefined;
 
 /** The addon, with Python started (once per process) and this thread attached to it. */
 export function addon(): NativeAddon {
@@ -18,16 +19,14 @@ export function addon(): NativeAddon {
     loaded.start(
       PYTHON_DIR,
       { PythonError, ResultError, ClosedError, PythonStartError },
-      requestedThreads,
+      startSettings(process.env, requestedThreads),
+      requestedThreads !== undefined,
       pythonExecutable(),
     );
     startedAddon = loaded;
   }
   return startedAddon;
 }
-
-/** The most Python threads a process may have (native/python_runtime.h). */
-const MAX_PYTHON_THREADS = 64;
 
 /**
  * Sets how many Python threads run {@link Outliers.detectAsync} calls in this process, in
@@ -92,11 +91,11 @@ export interface RuntimeInfo {
    */
   readonly usableCpus: number;
   /**
-   * The low-latency mode's window in µs (`PY_OUTLIERS_SPIN_US`), 0 when it is off (the
+   * The low-latency mode's window in µs (`PY_OUTLIERS_LOW_LATENCY_US`), 0 when it is off (the
    * default, and where the process may run on one CPU only): how long an idle Python thread,
    * and the event loop after each async call, poll instead of sleeping.
    */
-  readonly spinUs: number;
+  readonly lowLatencyUs: number;
 }
 
 /** What {@link buildInfo} reports: the Python environment the addon was built against. */

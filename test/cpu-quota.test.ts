@@ -59,7 +59,7 @@ async function insideCgroup(
     console.log(JSON.stringify({
       pythonThreads: info.pythonThreads,
       usableCpus: info.usableCpus,
-      spinUs: info.spinUs,
+      lowLatencyUs: info.lowLatencyUs,
       availableParallelism: require('node:os').availableParallelism(),
     }));`;
   const r = await runNode(script, {
@@ -111,8 +111,8 @@ describe.skipIf(noCgroup !== '')('usable CPUs and the thread count under a CPU q
     const cores = (await insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-probe3')))
       .availableParallelism;
     const out = await insideCgroup(makeCgroup(CPU_ROOT, 'py-outliers-spin', 0.5), {
-      PY_OUTLIERS_SPIN_US: '100',
+      PY_OUTLIERS_LOW_LATENCY_US: '100',
     });
-    expect(out).toMatchObject({ usableCpus: 1, spinUs: (cores as number) >= 2 ? 100 : 0 });
+    expect(out).toMatchObject({ usableCpus: 1, lowLatencyUs: (cores as number) >= 2 ? 100 : 0 });
   });
 });

@@ -97,7 +97,7 @@ interface Spec {
   padding: number;
 }
 
-/** The outcome the rules (README, native/numpy_view.cc) predict: indices, or a ResultError. */
+/** The outcome the rules (README, native/values/index_result.cc) predict: indices, or a ResultError. */
 function predict(spec: Spec, length: number): number[] | 'invalid' {
   const { container, dtype, ndim, values } = spec;
   if (container < 2) {

@@ -64,7 +64,8 @@ describe('installed from its npm pack tarball', () => {
       'dist/index.d.ts',
       'dist/esm.mjs',
       'binding.gyp',
-      'native/addon.cc',
+      'native/addon/addon.cc',
+      'scripts/install.js',
       'python/outliers.py',
       'python/py_outliers_runtime.py',
     ]) {

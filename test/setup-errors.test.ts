@@ -21,7 +21,7 @@ function install(python: string): { status: number | null; lastLines: string } {
   // which an install uses without asking the interpreter for headers.
   const run = spawnSync(
     process.execPath,
-    [path.join(ROOT, 'native', 'install.js'), '--build-from-source'],
+    [path.join(ROOT, 'scripts', 'install.js'), '--build-from-source'],
     {
       cwd: fs.mkdtempSync(path.join(scratch, 'cwd-')),
       env: { ...process.env, PY_OUTLIERS_PYTHON: python },
@@ -163,10 +163,10 @@ describe('install: a missing piece is named, with the fix, at the end of the out
   });
 
   it('numpy headers that are not the interpreter numpy stop the compile with a clear error', () => {
-    // native/numpy_view.cc compiled on its own (syntax only) with the build's settings, once as
+    // native/values/numpy_api.cc compiled on its own (syntax only) with the build's settings, once as
     // the build does it and once claiming another numpy's header versions.
     const config = (what: string) =>
-      execFileSync(process.execPath, [path.join(ROOT, 'native', 'python_config.js'), what], {
+      execFileSync(process.execPath, [path.join(ROOT, 'scripts', 'python_config.js'), what], {
         env: { ...process.env, PY_OUTLIERS_PYTHON: BUILD_PYTHON },
         encoding: 'utf8',
       }).trim();
@@ -191,9 +191,10 @@ describe('install: a missing piece is named, with the fix, at the end of the out
             .map((d) => `-I${d}`),
           `-I${path.join(nodeDir, 'include', 'node')}`,
           `-I${napi}`,
+          `-I${path.join(ROOT, 'native')}`,
           ...defines,
           ...extra,
-          path.join(ROOT, 'native', 'numpy_view.cc'),
+          path.join(ROOT, 'native', 'values', 'numpy_api.cc'),
         ],
         { encoding: 'utf8' },
       );

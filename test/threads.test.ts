@@ -117,13 +117,13 @@ describe('Python threads', () => {
     });
   });
 
-  it('a bad PY_OUTLIERS_THREADS or PY_OUTLIERS_SPIN_US is a start-up error that names it', async () => {
+  it('a bad PY_OUTLIERS_THREADS or PY_OUTLIERS_LOW_LATENCY_US is a start-up error that names it', async () => {
     for (const [name, value] of [
       ['PY_OUTLIERS_THREADS', 'many'],
       ['PY_OUTLIERS_THREADS', '0'],
       ['PY_OUTLIERS_THREADS', '65'],
-      ['PY_OUTLIERS_SPIN_US', '-5'],
-      ['PY_OUTLIERS_SPIN_US', '1001'],
+      ['PY_OUTLIERS_LOW_LATENCY_US', '-5'],
+      ['PY_OUTLIERS_LOW_LATENCY_US', '1001'],
     ] as const) {
       const out = await run(
         `
@@ -206,15 +206,15 @@ describe('Python threads', () => {
   it('defaults: one Python thread, the low-latency mode off', async () => {
     const out = await run(
       `
-      const { pythonThreads, spinUs, usableCpus } = lib.runtimeInfo();
-      console.log(JSON.stringify({ pythonThreads, spinUs, usable: usableCpus >= 1 }));`,
-      { PY_OUTLIERS_THREADS: '', PY_OUTLIERS_SPIN_US: '' },
+      const { pythonThreads, lowLatencyUs, usableCpus } = lib.runtimeInfo();
+      console.log(JSON.stringify({ pythonThreads, lowLatencyUs, usable: usableCpus >= 1 }));`,
+      { PY_OUTLIERS_THREADS: '', PY_OUTLIERS_LOW_LATENCY_US: '' },
     );
-    expect(out).toEqual({ pythonThreads: 1, spinUs: 0, usable: true });
+    expect(out).toEqual({ pythonThreads: 1, lowLatencyUs: 0, usable: true });
   });
 
   for (const threads of [1, 2]) {
-    it(`the low-latency mode (PY_OUTLIERS_SPIN_US), ${threads} thread(s): results equal to sync, one at a time and many in flight`, async () => {
+    it(`the low-latency mode (PY_OUTLIERS_LOW_LATENCY_US), ${threads} thread(s): results equal to sync, one at a time and many in flight`, async () => {
       const out = await run(
         `
         const o = new lib.Outliers();
@@ -224,23 +224,23 @@ describe('Python threads', () => {
         for (const v of inputs) one.push(Array.from(await o.detectAsync(v)));
         const many = (await Promise.all(inputs.map((v) => o.detectAsync(v)))).map((r) => Array.from(r));
         console.log(JSON.stringify({
-          spinUs: lib.runtimeInfo().spinUs,
+          lowLatencyUs: lib.runtimeInfo().lowLatencyUs,
           one: JSON.stringify(one) === expected,
           many: JSON.stringify(many) === expected,
         }));`,
-        { PY_OUTLIERS_THREADS: String(threads), PY_OUTLIERS_SPIN_US: '200' },
+        { PY_OUTLIERS_THREADS: String(threads), PY_OUTLIERS_LOW_LATENCY_US: '200' },
       );
-      expect(out).toEqual({ spinUs: 200, one: true, many: true });
+      expect(out).toEqual({ lowLatencyUs: 200, one: true, many: true });
     });
   }
 
   it('the low-latency mode is off on a single CPU (taskset): polling there holds the core', async () => {
     const out = await run(
-      `console.log(JSON.stringify({ spinUs: lib.runtimeInfo().spinUs, usable: lib.runtimeInfo().usableCpus }));`,
-      { PY_OUTLIERS_SPIN_US: '100' },
+      `console.log(JSON.stringify({ lowLatencyUs: lib.runtimeInfo().lowLatencyUs, usable: lib.runtimeInfo().usableCpus }));`,
+      { PY_OUTLIERS_LOW_LATENCY_US: '100' },
       ['taskset', '-c', '0'],
     );
-    expect(out).toEqual({ spinUs: 0, usable: 1 });
+    expect(out).toEqual({ lowLatencyUs: 0, usable: 1 });
   });
 
   it('the low-latency mode polls only for its window: no CPU while idle after a burst', async () => {
@@ -256,13 +256,13 @@ describe('Python threads', () => {
       await new Promise((resolve) => setTimeout(resolve, 2000));
       const used = process.cpuUsage(before);
       console.log(JSON.stringify({ idleCpuMs: (used.user + used.system) / 1000 }));`,
-      { PY_OUTLIERS_THREADS: '2', PY_OUTLIERS_SPIN_US: '1000' },
+      { PY_OUTLIERS_THREADS: '2', PY_OUTLIERS_LOW_LATENCY_US: '1000' },
     );
     expect(out.idleCpuMs as number).toBeLessThan(20);
   });
 
   for (const spin of ['0', '1000']) {
-    it(`a Worker ends while its call is awaited (PY_OUTLIERS_SPIN_US=${spin}): no crash, the process goes on`, async () => {
+    it(`a Worker ends while its call is awaited (PY_OUTLIERS_LOW_LATENCY_US=${spin}): no crash, the process goes on`, async () => {
       // Terminated before, near and at the end of its call: the result is dropped with its
       // environment, and the Python thread goes on to the next call.
       const out = await run(
@@ -288,7 +288,7 @@ describe('Python threads', () => {
       const o = probe('argmax');
       const r = await o.detectAsync(new Float64Array([0, 5, 1]));
       console.log(JSON.stringify({ ended, r: Array.from(r) }));`,
-        { PY_OUTLIERS_SPIN_US: spin },
+        { PY_OUTLIERS_LOW_LATENCY_US: spin },
       );
       expect(out).toEqual({ ended: 3, r: [1] });
     });

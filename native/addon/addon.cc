@@ -18,10 +18,11 @@ namespace py_outliers {
 
 namespace {
 
-// start(pythonDir, { PythonError, ResultError, ClosedError, PythonStartError }, threads,
-// executable): starts Python (once per process) and prepares this environment to call it.
-// threads: 0 for the process's setting, else how many Python threads the caller asked for, which
-// must match the running count. executable: the interpreter to behave as (src/interpreter.ts).
+// start(pythonDir, { PythonError, ResultError, ClosedError, PythonStartError }, settings,
+// threadsRequired, executable): starts Python (once per process) and prepares this environment
+// to call it. `settings` is src/settings.ts's StartSettings, checked there; with
+// `threadsRequired` (setPythonThreads), a Python already running must have that many threads.
+// executable: the interpreter to behave as (src/native.ts).
 void Start(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   AddonData* data = AddonData::Of(env);
@@ -29,18 +30,25 @@ void Start(const Napi::CallbackInfo& info) {
   data->python_error = Napi::Persistent(errors.Get("PythonError").As<Napi::Function>());
   data->result_error = Napi::Persistent(errors.Get("ResultError").As<Napi::Function>());
   data->closed_error = Napi::Persistent(errors.Get("ClosedError").As<Napi::Function>());
-  const int threads = info[2].As<Napi::Number>().Int32Value();
-  const std::string& failure = EnsurePythonStarted(info[3].As<Napi::String>().Utf8Value(),
-                                                   info[0].As<Napi::String>().Utf8Value(), threads);
+  Napi::Object given = info[2].As<Napi::Object>();
+  StartSettings settings;
+  settings.executable = info[4].As<Napi::String>().Utf8Value();
+  settings.package_python_dir = info[0].As<Napi::String>().Utf8Value();
+  settings.threads = given.Get("threads").As<Napi::Number>().Int32Value();
+  settings.low_latency_us = given.Get("lowLatencyUs").As<Napi::Number>().Int64Value();
+  settings.malloc_tuning = given.Get("mallocTuning").ToBoolean().Value();
+  settings.exit_timeout_ms = given.Get("exitTimeoutMs").As<Napi::Number>().Int64Value();
+  if (settings.threads < 1) throw Napi::RangeError::New(env, "threads must be at least 1");
+  const std::string& failure = EnsurePythonStarted(settings);
   if (!failure.empty()) {
     Napi::Function start_error = errors.Get("PythonStartError").As<Napi::Function>();
     throw Napi::Error(env, start_error.New({Napi::String::New(env, "py-outliers: " + failure)}));
   }
-  if (threads > 0 && threads != RuntimeFacts().python_threads) {
-    throw Napi::Error::New(env, "py-outliers: Python already runs with " +
-                                    std::to_string(RuntimeFacts().python_threads) +
+  const int running = RuntimeFacts().python_threads;
+  if (info[3].ToBoolean().Value() && settings.threads != running) {
+    throw Napi::Error::New(env, "py-outliers: Python already runs with " + std::to_string(running) +
                                     " threads in this process; setPythonThreads(" +
-                                    std::to_string(threads) + ") came too late");
+                                    std::to_string(settings.threads) + ") came too late");
   }
   data->AdoptThreadState(env);
   // Python's exit work runs when the process ends, which a Worker's end is not.
@@ -77,7 +85,7 @@ Napi::Value RuntimeInfo(const Napi::CallbackInfo& info) {
   out.Set("mallocTuning", facts.malloc_tuning);
   out.Set("pythonThreads", facts.python_threads);
   out.Set("usableCpus", facts.usable_cpus);
-  out.Set("spinUs", static_cast<double>(facts.spin_ns / 1000));
+  out.Set("lowLatencyUs", static_cast<double>(facts.low_latency_ns / 1000));
   return out;
 }
 

@@ -118,8 +118,8 @@ class AsyncChannel : public std::enable_shared_from_this<AsyncChannel> {
     alive_ = true;
     results_.Unref(env);  // idle: does not hold the process open
     uv_loop_t* loop = nullptr;
-    if (RuntimeFacts().spin_ns > 0 && napi_get_uv_event_loop(env, &loop) == napi_ok) {
-      poll_ = ResultPoll::Open(loop, RuntimeFacts().spin_ns);
+    if (RuntimeFacts().low_latency_ns > 0 && napi_get_uv_event_loop(env, &loop) == napi_ok) {
+      poll_ = ResultPoll::Open(loop, RuntimeFacts().low_latency_ns);
     }
   }
 

@@ -1,6 +1,6 @@
-// The JS side of the low-latency mode (PY_OUTLIERS_SPIN_US, off by default; docs/threads.md):
-// for a fixed window after each async call is submitted, the event loop polls for I/O instead
-// of sleeping, so a result that arrives within the window is picked up without waking a
+// The JS side of the low-latency mode (PY_OUTLIERS_LOW_LATENCY_US, off by default;
+// docs/threads.md): for a fixed window after each async call is submitted, the event loop polls for
+// I/O instead of sleeping, so a result that arrives within the window is picked up without waking a
 // sleeping thread (and, on a virtual machine, a halted vCPU).
 //
 // How: a libuv idle handle, while active, makes the loop poll with a zero timeout. It is started

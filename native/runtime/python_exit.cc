@@ -42,12 +42,8 @@ class ExitJob : public PythonJob {
   std::shared_ptr<Completion> completion_;
 };
 
-std::chrono::milliseconds ExitTimeout() {
-  const char* setting = std::getenv("PY_OUTLIERS_EXIT_TIMEOUT_MS");
-  char* end = nullptr;
-  const long ms = setting != nullptr ? std::strtol(setting, &end, 10) : -1;
-  return std::chrono::milliseconds(end != setting && ms >= 0 ? ms : 5000);
-}
+// Set once at start, before the exit handler is installed; read at exit.
+std::atomic<int64_t> exit_timeout_ms{5000};
 
 void RunPythonExitWork() {
   static std::atomic<bool> started{false};
@@ -55,10 +51,13 @@ void RunPythonExitWork() {
   auto completion = std::make_shared<Completion>();
   SubmitExitJob(std::make_unique<ExitJob>(completion));
   std::unique_lock<std::mutex> lock(completion->mutex);
-  completion->done_cv.wait_for(lock, ExitTimeout(), [&] { return completion->done; });
+  completion->done_cv.wait_for(lock, std::chrono::milliseconds(exit_timeout_ms.load()),
+                               [&] { return completion->done; });
 }
 
 }  // namespace
+
+void SetExitTimeout(int64_t ms) { exit_timeout_ms.store(ms); }
 
 void InstallPythonExitHandler() { std::atexit(RunPythonExitWork); }
 

@@ -16,7 +16,13 @@
 
 #include <napi.h>
 
+#include <cstdint>
+
 namespace py_outliers {
+
+// How long the exit waits for Python's exit work (PY_OUTLIERS_EXIT_TIMEOUT_MS, read by
+// src/settings.ts). Once, at start.
+void SetExitTimeout(int64_t ms);
 
 // Once per process, after Python started: registers the std::atexit handler.
 void InstallPythonExitHandler();

@@ -46,20 +46,19 @@ std::string PromoteLibpython() {
   return "";
 }
 
-// Item 20: inside Node, glibc returns numpy's large temporaries to the kernel on every free
-// (page faults on each call, ~3.5x slower at 100k elements than plain Python). Pin the
-// thresholds where glibc's own dynamic adjustment ends up in a single-threaded process
-// (mmap threshold 32 MiB, its maximum; trim at twice that). Opt out with
-// PY_OUTLIERS_MALLOC_TUNING=0. Both must be raised: raising one alone was measured worse.
-void TuneMalloc() {
-  const char* setting = std::getenv("PY_OUTLIERS_MALLOC_TUNING");
-  facts.malloc_tuning = setting == nullptr || std::strcmp(setting, "0") != 0;
-  if (!facts.malloc_tuning) return;
+// Inside Node, glibc returns numpy's large temporaries to the kernel on every free (page
+// faults on each call, ~3.5x slower at 100k elements than plain Python; docs/architecture.md,
+// "malloc thresholds"). Pin the thresholds where glibc's own dynamic adjustment ends up in a
+// single-threaded process (mmap threshold 32 MiB, its maximum; trim at twice that). Opt out
+// with PY_OUTLIERS_MALLOC_TUNING=0. Both must be raised: raising one alone was measured worse.
+void TuneMalloc(bool enabled) {
+  facts.malloc_tuning = enabled;
+  if (!enabled) return;
   mallopt(M_MMAP_THRESHOLD, 32 * 1024 * 1024);
   mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 }
 
-// Item 30: Node opens (or re-opens) fds 0-2 close-on-exec, so a child that Python starts with
+// Node opens (or re-opens) fds 0-2 close-on-exec, so a child that Python starts with
 // inherited stdio (subprocess's default, os.system, joblib's loky workers) would start with
 // them closed: its output vanishes, and loky's workers die. `python` leaves them inheritable,
 // as every Unix program does. Node's own child_process is unaffected: libuv sets up each
@@ -95,7 +94,7 @@ std::string NumpyFailure() {
   return text;
 }
 
-// Item 4: the headers and the library could disagree (LD_LIBRARY_PATH, a moved interpreter).
+// The headers and the library could disagree (LD_LIBRARY_PATH, a moved interpreter).
 std::string CheckLibraryVersion() {
   int major = 0, minor = 0;
   if (std::sscanf(Py_GetVersion(), "%d.%d", &major, &minor) != 2 || major != PY_MAJOR_VERSION ||
@@ -106,57 +105,21 @@ std::string CheckLibraryVersion() {
   return "";
 }
 
-// A whole number in [low, high] from the environment variable `name`, else `fallback`.
-// Returns an error message if the variable is set to anything else.
-std::string IntegerSetting(const char* name, long low, long high, long fallback, long* out) {
-  const char* text = std::getenv(name);
-  *out = fallback;
-  if (text == nullptr || *text == '\0') return "";
-  char* end = nullptr;
-  errno = 0;
-  const long value = std::strtol(text, &end, 10);
-  if (errno != 0 || *end != '\0' || value < low || value > high) {
-    return std::string(name) + " must be a whole number from " + std::to_string(low) + " to " +
-           std::to_string(high) + ", not '" + text + "'";
-  }
-  *out = value;
-  return "";
-}
-
-// How many Python threads run async calls: setPythonThreads() (requested > 0), else
-// $PY_OUTLIERS_THREADS, else 1. Why one by default, on any machine (docs/threads.md): a second
-// thread gains only on large inputs, where numpy's loops run without the GIL (1.5x calls/s at
-// 1M values on 2 CPUs), and costs on small ones, where the threads only hand the GIL to each
-// other inside every numpy call (0.6-0.7x at 1k values, in plain Python threads too, so not a
-// matter of cores); and one thread runs calls one at a time, as `python` does, which every
-// function is safe with. The CPUs the process may use (cpu_budget.h) are reported beside it:
-// more threads than that never help.
-std::string ChooseThreads(int requested, int* count) {
-  long value = 0;
-  std::string error = IntegerSetting("PY_OUTLIERS_THREADS", 1, kMaxPythonThreads, 1, &value);
-  if (!error.empty()) return error;
-  *count = requested > 0 ? requested : static_cast<int>(value);
-  return "";
-}
-
-// The low-latency mode's window (python_threads.h, result_poll.h): $PY_OUTLIERS_SPIN_US, 0
-// (off) by default, at most 1 ms. Off where the process may run on one CPU only (its affinity
-// mask): a polling thread there holds the core that the thread it waits for needs, and each
-// call then costs the whole window (measured: 209 us against 13 us for a 1k-value call). A CPU
-// quota alone does not turn it off: the threads still run on separate CPUs, and the bench
-// shows what the polling costs the quota.
-std::string ChooseSpin(const CpuBudget& budget, int64_t* ns) {
-  long us = 0;
-  std::string error = IntegerSetting("PY_OUTLIERS_SPIN_US", 0, 1000, 0, &us);
-  *ns = budget.affinity >= 2 ? static_cast<int64_t>(us) * 1000 : 0;
-  return error;
+// The low-latency mode's window (python_threads.h, calls/result_poll.h), in ns: off where the
+// process may run on one CPU only (its affinity mask): a polling thread there holds the core
+// that the thread it waits for needs, and each call then costs the whole window (measured: 209
+// us against 13 us for a 1k-value call). A CPU quota alone does not turn it off: the threads
+// still run on separate CPUs, and the bench shows what the polling costs the quota.
+int64_t LowLatencyWindowNs(const CpuBudget& budget, int64_t us) {
+  return budget.affinity >= 2 ? us * 1000 : 0;
 }
 
 // Runs on the Python thread. On success returns "" with the GIL held by that thread.
 // `executable` is the interpreter to behave as: its path is what makes a venv work
 // (docs/architecture.md, "Which Python"): Python's path computation finds pyvenv.cfg next to it,
 // so site-packages, sys.prefix and sys.executable are the venv's.
-std::string Initialize(const std::string& executable, const std::string& package_python_dir) {
+std::string Initialize(const StartSettings& settings) {
+  const std::string& executable = settings.executable;
   std::string error = CheckLibraryVersion();
   if (error.empty()) error = PromoteLibpython();
   if (!error.empty()) return error;
@@ -166,7 +129,7 @@ std::string Initialize(const std::string& executable, const std::string& package
            "' does not exist (was the venv removed?); set PY_OUTLIERS_PYTHON or rebuild the "
            "addon";
   }
-  TuneMalloc();
+  TuneMalloc(settings.malloc_tuning);
   LetChildrenInheritStdio();
 
   // Leave the host's locale alone: Python's default pre-configuration calls setlocale() and
@@ -193,13 +156,13 @@ std::string Initialize(const std::string& executable, const std::string& package
   // The traceback formatter first, so that every failure below is reported in full.
   if (!LoadTracebackFormatter()) return PythonFailure("cannot import traceback");
   PyObject* sys_path = PySys_GetObject("path");  // borrowed
-  PyRef dir = PyRef::Steal(PyUnicode_FromString(package_python_dir.c_str()));
+  PyRef dir = PyRef::Steal(PyUnicode_FromString(settings.package_python_dir.c_str()));
   if (sys_path == nullptr || !dir || PyList_Insert(sys_path, 0, dir.get()) < 0) {
     return PythonFailure("cannot set sys.path");
   }
   runtime_helper = PyImport_ImportModule("py_outliers_runtime");
   if (runtime_helper == nullptr) return PythonFailure("cannot import py_outliers_runtime");
-  // Item 26: the interpreter and venv are checked before numpy is imported, because a venv of
+  // The interpreter and venv are checked before numpy is imported, because a venv of
   // another Python version fails that import ("No module named 'numpy'") for the wrong reason.
   PyRef checked = PyRef::Steal(
       PyObject_CallMethod(runtime_helper, "check_environment", "s", PY_OUTLIERS_BUILD_VERSION));
@@ -212,22 +175,24 @@ std::string Initialize(const std::string& executable, const std::string& package
 
 }  // namespace
 
-const std::string& EnsurePythonStarted(const std::string& executable,
-                                       const std::string& package_python_dir,
-                                       int requested_threads) {
+// How many Python threads: one by default, on any machine (docs/threads.md): a second thread
+// gains only on large inputs, where numpy's loops run without the GIL (1.5x calls/s at 1M
+// values on 2 CPUs), and costs on small ones, where the threads only hand the GIL to each other
+// inside every numpy call (0.6-0.7x at 1k values, in plain Python threads too, so not a matter
+// of cores); and one thread runs calls one at a time, as `python` does, which every function is
+// safe with. The CPUs the process may use (cpu_budget.h) are reported beside it: more threads
+// than that never help.
+const std::string& EnsurePythonStarted(const StartSettings& settings) {
   static std::once_flag once;
   static std::string* outcome = new std::string();  // leaked: read by every env, forever
   std::call_once(once, [&] {
-    int count = 0;
     const CpuBudget budget = ReadCpuBudget();
     facts.usable_cpus = budget.usable;
-    *outcome = ChooseThreads(requested_threads, &count);
-    if (outcome->empty()) *outcome = ChooseSpin(budget, &facts.spin_ns);
-    if (!outcome->empty()) return;
-    facts.python_threads = count;
-    *outcome = StartPythonThreads(count, facts.spin_ns, [executable, package_python_dir] {
-      return Initialize(executable, package_python_dir);
-    });
+    facts.python_threads = settings.threads;
+    facts.low_latency_ns = LowLatencyWindowNs(budget, settings.low_latency_us);
+    SetExitTimeout(settings.exit_timeout_ms);
+    *outcome = StartPythonThreads(settings.threads, facts.low_latency_ns,
+                                  [settings] { return Initialize(settings); });
     if (outcome->empty()) InstallPythonExitHandler();
   });
   return *outcome;

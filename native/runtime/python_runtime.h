@@ -16,17 +16,21 @@
 
 namespace py_outliers {
 
-// The most Python threads a process may ask for (python_threads.h).
-constexpr int kMaxPythonThreads = 64;
+// What the start needs, read and checked by the TS layer (src/settings.ts) and passed to
+// start() (addon/addon.cc): nothing here reads the environment.
+struct StartSettings {
+  std::string executable;          // the interpreter to behave as (src/native.ts chooses it)
+  std::string package_python_dir;  // the package's python/ folder, first on sys.path
+  int threads = 1;                 // Python threads for async calls (python_threads.h)
+  int64_t low_latency_us = 0;      // the low-latency mode's window; 0: off
+  bool malloc_tuning = true;       // raise glibc's malloc thresholds (TuneMalloc)
+  int64_t exit_timeout_ms = 5000;  // how long the exit waits for Python's (python_exit.h)
+};
 
-// Starts Python and its threads (python_threads.h) if nobody has yet, and waits for it.
-// `executable` is the interpreter to behave as (src/interpreter.ts chooses it);
-// `package_python_dir` (the package's python/ folder) goes first on sys.path;
-// `requested_threads` (> 0) overrides $PY_OUTLIERS_THREADS. Both are ignored once Python runs.
-// Any thread. Returns an empty string on success, else why Python could not start.
-const std::string& EnsurePythonStarted(const std::string& executable,
-                                       const std::string& package_python_dir,
-                                       int requested_threads);
+// Starts Python and its threads (python_threads.h) if nobody has yet, and waits for it. Once
+// Python runs, later settings are ignored. Any thread. Returns an empty string on success, else
+// why Python could not start.
+const std::string& EnsurePythonStarted(const StartSettings& settings);
 
 // The package's helper module (python/py_outliers_runtime.py), for the life of the process.
 // Only after a successful start; the GIL is needed to use it.
@@ -34,12 +38,12 @@ PyObject* RuntimeHelper();
 
 // Facts about the running interpreter that only the C side knows.
 struct NativeRuntimeFacts {
-  std::string libpython;  // the libpython the addon loaded
-  bool malloc_tuning;     // whether glibc's malloc thresholds were raised (docs/architecture.md,
-                          // "malloc thresholds")
-  int python_threads;     // how many Python threads run async calls
-  int usable_cpus;        // the CPUs the process may use when Python started (cpu_budget.h)
-  int64_t spin_ns;        // the low-latency mode's window (PY_OUTLIERS_SPIN_US); 0: off
+  std::string libpython;   // the libpython the addon loaded
+  bool malloc_tuning;      // whether glibc's malloc thresholds were raised (docs/architecture.md,
+                           // "malloc thresholds")
+  int python_threads;      // how many Python threads run async calls
+  int usable_cpus;         // the CPUs the process may use when Python started (cpu_budget.h)
+  int64_t low_latency_ns;  // the low-latency mode's window; 0: off
 };
 const NativeRuntimeFacts& RuntimeFacts();
 

@@ -29,11 +29,11 @@ struct Pool {
   // with it and read without the lock between jobs: from then on no other job runs.
   std::unique_ptr<PythonJob> exit_job;
   std::atomic<bool> exiting{false};
-  // The low-latency mode (PY_OUTLIERS_SPIN_US; 0: off): for this long after a job, a thread
+  // The low-latency mode (PY_OUTLIERS_LOW_LATENCY_US; 0: off): for this long after a job, a thread
   // watches `submits` (bumped by every submit, poke and the exit job) instead of sleeping.
-  // `spinning` threads (under the lock) are not woken for a submit.
-  int64_t spin_ns = 0;
-  int spinning = 0;
+  // `polling` threads (under the lock) are not woken for a submit.
+  int64_t low_latency_ns = 0;
+  int polling = 0;
   std::atomic<uint64_t> submits{0};
 };
 Pool& ThePool() {
@@ -57,25 +57,26 @@ inline void CpuRelax() {
 #endif
 }
 
-// The low-latency mode: with the lock released, polls for a submit for up to spin_ns. Returns
-// with the lock held again, the queue to be looked at anew.
-void Spin(Pool& pool, std::unique_lock<std::mutex>& lock) {
-  pool.spinning++;
+// The low-latency mode: with the lock released, polls for a submit for up to low_latency_ns.
+// Returns with the lock held again, the queue to be looked at anew.
+void PollForWork(Pool& pool, std::unique_lock<std::mutex>& lock) {
+  pool.polling++;
   const uint64_t seen = pool.submits.load(std::memory_order_acquire);
   lock.unlock();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::nanoseconds(pool.spin_ns);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::nanoseconds(pool.low_latency_ns);
   for (unsigned i = 1; pool.submits.load(std::memory_order_acquire) == seen; i++) {
     CpuRelax();
     if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) break;
   }
   lock.lock();
-  pool.spinning--;
+  pool.polling--;
 }
 
-// `ran_job`: the thread comes from a job, so in the low-latency mode it spins before it sleeps.
+// `ran_job`: the thread comes from a job, so in the low-latency mode it polls before it sleeps.
 Work Next(Pool& pool, int index, bool ran_job) {
   std::unique_lock<std::mutex> lock(pool.mutex);
-  bool spun = !ran_job || pool.spin_ns == 0;
+  bool polled = !ran_job || pool.low_latency_ns == 0;
   for (;;) {
     Work work;
     if (index == 0 && pool.exit_job) {
@@ -92,9 +93,9 @@ Work Next(Pool& pool, int index, bool ran_job) {
       pool.pokes--;
       return work;
     }
-    if (!spun) {
-      spun = true;
-      Spin(pool, lock);
+    if (!polled) {
+      polled = true;
+      PollForWork(pool, lock);
       continue;
     }
     pool.wake.wait(lock);
@@ -166,11 +167,11 @@ std::string StartOtherThreads(int count) {
 
 }  // namespace
 
-std::string StartPythonThreads(int count, int64_t spin_ns,
+std::string StartPythonThreads(int count, int64_t low_latency_ns,
                                const std::function<std::string()>& initialize) {
   std::string error = KeepLibraryLoaded();
   if (!error.empty()) return error;
-  ThePool().spin_ns = spin_ns;  // before any thread starts
+  ThePool().low_latency_ns = low_latency_ns;  // before any thread starts
   std::promise<std::string> started;
   std::future<std::string> result = started.get_future();
   // The promise moves into the thread: the caller may return (and would destroy a promise it
@@ -210,8 +211,8 @@ void SubmitPythonJob(std::unique_ptr<PythonJob> job) {
     std::lock_guard<std::mutex> lock(pool.mutex);
     pool.jobs.push_back(std::move(job));
     pool.submits.fetch_add(1, std::memory_order_release);
-    // A spinning thread takes the job without a wake-up; more jobs than spinners need one.
-    wake = pool.jobs.size() > static_cast<size_t>(pool.spinning);
+    // A polling thread takes the job without a wake-up; more jobs than pollers need one.
+    wake = pool.jobs.size() > static_cast<size_t>(pool.polling);
   }
   if (wake) pool.wake.notify_one();
 }
@@ -222,7 +223,7 @@ void SubmitExitJob(std::unique_ptr<PythonJob> job) {
     std::lock_guard<std::mutex> lock(pool.mutex);
     pool.exit_job = std::move(job);
     pool.exiting.store(true, std::memory_order_release);
-    pool.submits.fetch_add(1, std::memory_order_release);  // a spinning thread 0 looks now
+    pool.submits.fetch_add(1, std::memory_order_release);  // a polling thread 0 looks now
   }
   // All of them: the exit job is thread 0's, and notify_one might wake another.
   pool.wake.notify_all();

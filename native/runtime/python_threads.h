@@ -2,10 +2,10 @@
 // threads.
 //
 // N identical threads take jobs from one FIFO queue and sleep on a condition variable when it
-// is empty: no routing by job, no priority changes, and no spinning unless the low-latency mode
-// asks for it (PY_OUTLIERS_SPIN_US: a thread then polls the queue for that fixed window after
-// each job before it sleeps). docs/threads.md says why. The count is a process-wide setting, fixed
-// when Python starts (python_runtime.cc chooses it); 1 gives strictly one call at a time, for
+// is empty: no routing by job, no priority changes, and no polling unless the low-latency mode
+// asks for it (PY_OUTLIERS_LOW_LATENCY_US: a thread then polls the queue for that fixed window
+// after each job before it sleeps). docs/threads.md says why. The count is a process-wide setting,
+// fixed when Python starts (python_runtime.cc chooses it); 1 gives strictly one call at a time, for
 // functions that are not reentrant.
 //
 // Why threads of our own rather than the libuv pool: a pool thread parked on the GIL is one
@@ -30,12 +30,12 @@ class PythonJob {
   virtual void Run() = 0;
 };
 
-// Starts `count` (>= 1) threads, each polling for `spin_ns` after a job (0: never), and runs
+// Starts `count` (>= 1) threads, each polling for `low_latency_ns` after a job (0: never), and runs
 // `initialize` on thread 0 first (with no GIL: it starts
 // Python and must leave the GIL held by that thread), then starts the others. Returns
 // `initialize`'s result: empty on success, else the reason (and no other thread is started).
 // Called once per process, by python_runtime.cc.
-std::string StartPythonThreads(int count, int64_t spin_ns,
+std::string StartPythonThreads(int count, int64_t low_latency_ns,
                                const std::function<std::string()>& initialize);
 
 // Queues a job (FIFO); a free thread runs it. Any thread; no GIL needed. Only after a
