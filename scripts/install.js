@@ -46,12 +46,8 @@ let found;
 function prebuiltFit() {
   const root = path.resolve(__dirname, '..');
   if (!fs.existsSync(path.join(root, 'prebuilds'))) return 'none';
-  const {
-    prebuiltBinaries,
-    prebuildsDir,
-    unmetRequirement,
-    chosenPythonVersion,
-  } = require('../dist/prebuilt.js');
+  const { prebuiltBinaries, prebuildsDir, unmetRequirement } = require('../dist/prebuilt.js');
+  const { chosenPythonVersion } = require('../dist/interpreter.js');
   const binaries = prebuiltBinaries();
   const minors = [...binaries.keys()];
   if (minors.length === 0) {
@@ -146,3 +142,11 @@ if (gyp.status !== 0) {
   ]);
   process.exit(gyp.status ?? 1);
 }
+
+// The interpreter this build is for, beside it: what runs when nothing names another
+// (src/interpreter.ts, interpreterToRun), known without loading the addon (the gRPC server
+// starts it without loading libpython).
+fs.writeFileSync(
+  path.resolve(__dirname, '..', 'build', 'Release', 'py_outliers.python.json'),
+  `${JSON.stringify({ executable: info.executable, version: info.version })}\n`,
+);

@@ -14,13 +14,8 @@ import {
   type PythonError,
   type ResultError,
 } from './errors.js';
-import {
-  chooseInterpreter,
-  FIX_SOURCE,
-  loadPrebuilt,
-  prebuildsDir,
-  type PrebuiltInterpreter,
-} from './prebuilt.js';
+import { interpreterToRun } from './interpreter.js';
+import { FIX_SOURCE, loadPrebuilt, prebuildsDir, type PrebuiltInterpreter } from './prebuilt.js';
 import type { RuntimeInfo } from './runtime.js';
 import type { StartSettings } from './settings.js';
 import type { Int64As } from './values.js';
@@ -136,13 +131,11 @@ export function loadAddon(): NativeAddon {
 
 /**
  * The interpreter the embedded Python behaves as: a prebuilt binary's, chosen when it loaded;
- * for a source build the same order (`$PY_OUTLIERS_PYTHON`, the active venv), but with neither
- * set the one it was built against, not `python3` on `PATH`: a source build is for its build's
- * Python, and an interpreter of another version is an error at start that says so.
+ * for a source build, src/interpreter.ts's interpreterToRun().
  */
 export function pythonExecutable(): string {
   const loaded = loadAddon();
   if (prebuiltInterpreter !== undefined) return prebuiltInterpreter.executable;
-  const chosen = chooseInterpreter();
+  const chosen = interpreterToRun();
   return chosen.chosenBy === 'PATH' ? loaded.buildInfo.executable : chosen.file;
 }

@@ -10,13 +10,13 @@
  * the addon straight away, where libpython must be in the process first.
  * @internal
  */
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
 import { familySync, versionSync } from 'detect-libc';
 
 import { PythonStartError } from './errors.js';
+import { chooseInterpreter, probe, type Probed } from './interpreter.js';
 
 /** The package's root (dist/ is one level down). */
 const ROOT = path.resolve(__dirname, '..');
@@ -48,67 +48,6 @@ export const FIX_SOURCE = 'PY_OUTLIERS_BUILD_FROM_SOURCE=1 npm rebuild py-outlie
 export function prebuildsDir(): string | undefined {
   const dir = path.join(ROOT, 'prebuilds', `${process.platform}-${process.arch}`);
   return fs.existsSync(dir) ? dir : undefined;
-}
-
-/**
- * The interpreter to run, in this order: `$PY_OUTLIERS_PYTHON`, the active venv's
- * (`$VIRTUAL_ENV/bin/python`), `python3` on `PATH`.
- */
-export function chooseInterpreter(): { readonly file: string; readonly chosenBy: string } {
-  const fromEnv = process.env['PY_OUTLIERS_PYTHON'];
-  if (fromEnv) return { file: fromEnv, chosenBy: '$PY_OUTLIERS_PYTHON' };
-  const venv = process.env['VIRTUAL_ENV'];
-  if (venv) return { file: path.join(venv, 'bin', 'python'), chosenBy: '$VIRTUAL_ENV' };
-  return { file: 'python3', chosenBy: 'PATH' };
-}
-
-// sysconfig's own answers, and sys.base_prefix (computed from where the interpreter is, not
-// recorded at its build); -I: no user site, no PYTHON* variables, so nothing of the user's can
-// run here. A venv answers with its base installation's LIBDIR and prefix.
-const PROBE = `
-import json, sys, sysconfig
-v = sysconfig.get_config_var
-print(json.dumps({"executable": sys.executable, "version": "%d.%d" % sys.version_info[:2],
-    "libdir": v("LIBDIR") or "", "ldlibrary": v("LDLIBRARY") or "",
-    "soname": v("INSTSONAME") or "", "shared": bool(v("Py_ENABLE_SHARED")),
-    "basePrefix": sys.base_prefix}))
-`;
-
-/** What the probe reports of an interpreter. */
-export interface Probed {
-  executable: string;
-  version: string;
-  /** sysconfig's LIBDIR: where the build installed libpython (a relocated build's is stale). */
-  libdir: string;
-  ldlibrary: string;
-  soname: string;
-  shared: boolean;
-  /** `sys.base_prefix`: the installation the interpreter (or its venv) really runs from. */
-  basePrefix: string;
-}
-
-function probe(file: string, chosenBy: string): Probed {
-  try {
-    const out = execFileSync(file, ['-I', '-c', PROBE], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return JSON.parse(out) as Probed;
-  } catch (error) {
-    const why = (error as NodeJS.ErrnoException).code ?? String(error).split('\n')[0];
-    if (file.includes('/') && !fs.existsSync(file)) {
-      throw new PythonStartError(
-        `py-outliers: the Python interpreter '${file}' (chosen by ${chosenBy}) does not exist. ` +
-          "Set PY_OUTLIERS_PYTHON to the path of an interpreter that has numpy (a venv's " +
-          'bin/python), or unset it to use the active venv or python3 on PATH.',
-      );
-    }
-    throw new PythonStartError(
-      `py-outliers: cannot run the Python interpreter '${file}' (chosen by ${chosenBy}; ${why}). ` +
-        'Install CPython with numpy, then name it with PY_OUTLIERS_PYTHON=/path/to/python, or ' +
-        'activate a venv that has numpy.',
-    );
-  }
 }
 
 /**
@@ -222,16 +161,6 @@ function requireBinary(file: string): unknown {
         `Build it from source for this system: ${FIX_SOURCE}`,
       { cause: error },
     );
-  }
-}
-
-/** The Python major.minor of the interpreter chosen now, or undefined if it cannot run. */
-export function chosenPythonVersion(): { version?: string; file: string; chosenBy: string } {
-  const chosen = chooseInterpreter();
-  try {
-    return { ...chosen, version: probe(chosen.file, chosen.chosenBy).version };
-  } catch {
-    return chosen;
   }
 }
 

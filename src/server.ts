@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
 
-import { pythonExecutable } from './native.js';
+import { interpreterToRun } from './interpreter.js';
 
 const PYTHON_DIR = path.resolve(__dirname, '..', 'python');
 
@@ -116,7 +116,8 @@ export async function startGrpcServer(options: GrpcServerOptions = {}): Promise<
       ? []
       : ['--tls-cert', path.resolve(options.tlsCert), '--tls-key', path.resolve(options.tlsKey!)]),
   ];
-  const child = spawn(options.python ?? pythonExecutable(), args, {
+  // Chosen as the in-process Python is, without loading the addon or libpython.
+  const child = spawn(options.python ?? interpreterToRun().file, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

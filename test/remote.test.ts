@@ -1,4 +1,6 @@
 // RemoteOutliers against a real python/grpc_server.py child process.
+import path from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -11,7 +13,8 @@ import {
   startGrpcServer,
   type GrpcServer,
 } from '../src/index.js';
-import { PROBE_DIR, seedCase, uniform } from './helpers.js';
+import { PROBE_DIR, ROOT, seedCase, uniform } from './helpers.js';
+import { spawnAsync } from './spawn.js';
 
 let detectServer: GrpcServer;
 const probeServers = new Map<string, GrpcServer>();
@@ -145,6 +148,30 @@ describe('RemoteOutliers', () => {
     remote.close();
     remote.close();
     await expect(remote.detect(seedCase())).rejects.toThrow(ClosedError);
+  });
+
+  it('startGrpcServer loads neither the addon nor libpython into the starting process', async () => {
+    // A client-only program (RemoteOutliers, startGrpcServer) needs no Python of its own; a
+    // fresh process, since this test process has both loaded.
+    const script = `
+      const fs = require('node:fs');
+      const lib = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+      (async () => {
+        const server = await lib.startGrpcServer();
+        const remote = new lib.RemoteOutliers(server.address);
+        const found = await remote.detectAsync(new Float64Array([1, 1, 1, 1, 1, 1, 1, 1, 1, 50]));
+        remote.close();
+        await server.stop();
+        const maps = fs.readFileSync('/proc/self/maps', 'utf8');
+        console.log(JSON.stringify({
+          found: [...found],
+          addon: maps.includes('py_outliers'),
+          libpython: /libpython/.test(maps),
+        }));
+      })();`;
+    const ran = await spawnAsync(process.execPath, ['-e', script], { timeoutMs: 60_000 });
+    expect(ran.stderr).toBe('');
+    expect(JSON.parse(ran.stdout)).toEqual({ found: [9], addon: false, libpython: false });
   });
 
   it('stop() ends the server process', async () => {
