@@ -22,7 +22,7 @@ the standard grpc.health.v1.Health (Check; SERVING once the function is imported
 Errors travel in the status and trailing metadata, so the Node client (RemoteOutliers)
 raises the same errors as the in-process Outliers: a Python exception becomes
 PythonError(type, message, traceback), a result that is not a valid list of indices becomes
-ResultError, with the same rules as the addon (native/numpy_view.cc).
+ResultError, with the same rules as the addon (native/values/index_result.cc).
 """
 
 import argparse
@@ -226,7 +226,7 @@ def wait_for_stop_signal():
 
 
 def tune_malloc():
-    """The allocator thresholds the in-process addon sets (native/python_runtime.cc): with
+    """The allocator thresholds the in-process addon sets (native/runtime/python_runtime.cc): with
     glibc's defaults numpy's temporaries (800 KB at 100k values) are mapped and unmapped on
     every call, 4-5x slower at 100k. PY_OUTLIERS_MALLOC_TUNING=0 leaves glibc's defaults."""
     if not sys.platform.startswith("linux") or os.environ.get("PY_OUTLIERS_MALLOC_TUNING") == "0":

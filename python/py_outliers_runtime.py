@@ -18,7 +18,7 @@ import threading
 
 
 class CallAborted(BaseException):
-    """Raised into a running async call whose AbortSignal fired (native/python_interrupt.h).
+    """Raised into a running async call whose AbortSignal fired (native/calls/python_interrupt.h).
 
     A BaseException, like KeyboardInterrupt, so that `except Exception:` in the called code
     does not swallow it. Its result is discarded: the JS promise was already rejected.
@@ -114,7 +114,7 @@ def at_exit() -> None:
     """What `python` does at its end before it finalizes, minus the finalizing: flush what was
     printed, join non-daemon threads (running threading's own exit hooks, which
     concurrent.futures and loky use), run the atexit handlers, flush again. Runs once, on the
-    addon's Python thread (native/python_exit.h)."""
+    addon's Python thread (native/runtime/python_exit.h)."""
     import atexit
 
     _flush_stdio()  # before anything that could hang: prints are never lost to a bad handler

@@ -148,7 +148,7 @@ function print(what, info) {
     case 'defines':
       // gyp splits this output like a shell would, so each define is shell-quoted to keep
       // the C string literals' double quotes. The numpy header versions are checked against
-      // the headers the compiler really includes (native/numpy_view.cc).
+      // the headers the compiler really includes (native/values/numpy_api.cc).
       console.log(
         [
           `PY_OUTLIERS_EXECUTABLE=${JSON.stringify(PREBUILD ? '' : info.executable)}`,

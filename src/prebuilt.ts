@@ -3,7 +3,7 @@
  * ships `prebuilds/<platform>-<arch>/py_outliers.abi<NODE_MODULE_VERSION>.<libc>.cp<XY>.node`,
  * built per Node ABI and per Python minor, and none of them names a libpython path. So the
  * interpreter is chosen here, when the program starts, its libpython is loaded into the process
- * (native/python_loader.c), and then the binary built for that Python minor.
+ * (native/loader/python_loader.c), and then the binary built for that Python minor.
  *
  * Why a loader of our own and not node-gyp-build: its tags cannot name the Python minor (it
  * ignores tags it does not know, so it would load a cp312 binary under Python 3.11), and it loads

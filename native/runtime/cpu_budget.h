@@ -1,11 +1,12 @@
 // How many CPUs this process may really use: the smaller of its affinity mask (which a
 // container's cpuset narrows) and its cgroup's CPU quota (`docker run --cpus`, a Kubernetes CPU
-// limit), rounded up to a whole CPU.
+// limit), rounded up to a whole CPU. It is what runtimeInfo().usableCpus reports (the most
+// Python threads that can help; docs/threads.md), and one CPU turns the low-latency mode off.
 //
 // Why not std::thread::hardware_concurrency or Node's os.availableParallelism(): the first
 // counts the host's cores, the second the affinity mask only (libuv 1.46 and 1.52 both said 2
 // inside a 0.5-CPU cgroup v1 quota on a 2-core machine), so a 1-CPU container on a 64-core host
-// would get the 64-core default. The quota is found as the JVM, .NET and Go find it: the
+// would be told it has 64. The quota is found as the JVM, .NET and Go find it: the
 // process's cgroup in /proc/self/cgroup, the hierarchy's mount point in /proc/self/mountinfo,
 // and the quota of that cgroup and of each parent up to the mount point (a parent's limit binds
 // its children): cgroup v1's cpu.cfs_quota_us / cpu.cfs_period_us, cgroup v2's cpu.max.

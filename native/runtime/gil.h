@@ -1,9 +1,10 @@
 // Scoped GIL ownership.
 //
 // GilHold takes the GIL for a scope on any thread. It uses PyGILState_Ensure, which finds the
-// thread's own PyThreadState: JS threads get one pinned for their lifetime (ThreadState in
-// addon.cc) so that Ensure/Release does not create and destroy a thread state on every call
-// (docs/architecture.md, "Thread states", ~25 us per call from a Worker). Holds nest on one thread.
+// thread's own PyThreadState: JS threads get one pinned for their lifetime
+// (AddonData::AdoptThreadState, addon/addon_data.h) so that Ensure/Release does not create and
+// destroy a thread state on every call (docs/architecture.md, "Thread states", ~25 us per call from
+// a Worker). Holds nest on one thread.
 //
 // When the outermost hold ends it first frees the Python objects whose owners died without
 // the GIL (deferred_release.h): that is the cheapest moment, the GIL is ours already.

@@ -6,8 +6,9 @@
 // another Worker, which frees it when *it* is collected; a Python view would then read freed
 // memory. V8's BackingStore is the memory itself, reference counted and safe to release on any
 // thread, so holding it is a pin that survives detach, transfer, GC and even the Worker's teardown.
-// It is the only V8 (non-Node-API) call in the addon; the addon is always built from source against
-// the running Node's headers, so the ABI is the one it runs with.
+// It is the only V8 (non-Node-API) call in the addon: every binary, built from source or
+// prebuilt, is built for one Node ABI (NODE_MODULE_VERSION) against that Node line's headers
+// (docs/install.md), and loads only into it, so the V8 ABI is the one it runs with.
 #pragma once
 
 #include <node_api.h>

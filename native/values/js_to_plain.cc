@@ -152,7 +152,7 @@ class ArgumentReader {
   }
 
   // `count` elements of an array. A hole reads as undefined, and becomes None as undefined
-  // does (docs/values.md, "Arrays with holes").
+  // does (docs/values.md, "Arrays in: views, pinned as they are read").
   void Items(napi_value array, uint32_t count, int depth) {
     path_.push_back(Step::Index(0));
     for (uint32_t i = 0; i < count; i++) {

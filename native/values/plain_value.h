@@ -46,7 +46,8 @@ size_t ElementSize(napi_typedarray_type type);
 // Whether dimensions dims[0..ndim) fit `length` elements of `element_size` bytes. numpy's own
 // limit holds even with a zero among them: the product of the non-zero dimensions times the
 // element size must stay within 2^63-1 (np.empty((0, 2**40, 2**40)) is "too big"), so such a
-// shape is refused here, as ndarray() refuses it (docs/values.md, "Shapes").
+// shape is refused here, as ndarray() refuses it (docs/values.md, "Arrays in: views, pinned as they
+// are read").
 enum class ShapeFit { kFits, kTooBig, kWrongLength };
 ShapeFit FitShape(const int64_t* dims, size_t ndim, size_t element_size, size_t length);
 
