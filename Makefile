@@ -191,10 +191,10 @@ service: build
 # 10 minutes of mixed load against the service (not in CI): RSS over time, errors by kind.
 SOAK_SECONDS ?= 600
 soak: build
-	SOAK_SECONDS=$(SOAK_SECONDS) node bench/soak.mjs
+	SOAK_SECONDS=$(SOAK_SECONDS) node bench/suites/soak.mjs
 
 bench-instructions: build
-	node bench/instructions.mjs
+	node bench/suites/instructions.mjs
 
 # AddressSanitizer + UndefinedBehaviorSanitizer: the addon is rebuilt instrumented, and with the
 # ASan runtime preloaded into node (node and CPython are not instrumented; the runtime must be

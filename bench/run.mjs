@@ -17,22 +17,25 @@ import {
   SIZES,
   roundsFor,
   summarize,
-} from './measure.mjs';
-import { MODES, sizeLabel, writeReport } from './report.mjs';
-import { Family, inprocFamily, showProgress } from './family.mjs';
-import { serviceLoad } from './service.mjs';
-import { startupCost } from './startup.mjs';
+} from './protocol/measure.mjs';
+import { MODES, sizeLabel } from './protocol/labels.mjs';
+import { writeReport } from './report/report.mjs';
+import { Family, inprocFamily, showProgress } from './protocol/family.mjs';
+import { serviceLoad } from './suites/service.mjs';
+import { startupCost } from './suites/startup.mjs';
 import {
+  LOW_LATENCY_US,
   cpuCallsFor,
   lowLatency,
   oneCpuQuota,
   serverWorkerThroughput,
   threadThroughput,
-} from './threads.mjs';
+} from './suites/threads.mjs';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(HERE, '..');
+const PY_DIR = path.join(HERE, 'python');
 // The interpreter the addon was built against, so plain Python runs the same Python and numpy.
 const BUILD_PYTHON = require(path.join(ROOT, 'dist', 'index.js')).buildInfo().executable;
 
@@ -55,16 +58,19 @@ async function main() {
   const extra = {};
   const families = [];
   const tuned = 'glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=67108864';
-  const child = path.join(HERE, 'child.mjs');
-  const plainPython = path.join(HERE, 'plain_python.py');
+  const child = path.join(HERE, 'suites', 'child.mjs');
+  const plainPython = path.join(PY_DIR, 'plain_python.py');
   try {
     showProgress('starting the gRPC servers and the measuring processes');
     servers.push(await startGrpcServer());
-    servers.push(await startGrpcServer({ moduleName: 'trivial', funcName: 'noop', paths: [HERE] }));
+    servers.push(
+      await startGrpcServer({ moduleName: 'trivial', funcName: 'noop', paths: [PY_DIR] }),
+    );
     const [detectServer, trivialServer] = servers;
     const big = (s) => s >= 1000;
     const any = () => true;
     const nonEmpty = (s) => s > 0;
+    const hopSizes = (s) => s > 0 && s <= 1000;
     // Which modes each process measures, at which sizes.
     const plan = [
       [
@@ -76,6 +82,19 @@ async function main() {
           ['inproc', nonEmpty],
           ['async', nonEmpty],
           ['stat', nonEmpty],
+        ],
+      ],
+      // The low-latency mode's hop, beside the stat it is judged against (the mode is fixed when
+      // Python starts: a process of its own). At the sizes where a hop is not lost in the call.
+      [
+        new Family('in-process, low-latency mode', process.execPath, [child, 'inproc'], {
+          PY_OUTLIERS_LOW_LATENCY_US: String(LOW_LATENCY_US),
+        }),
+        [
+          ['ll_async', hopSizes],
+          ['ll_stat', hopSizes],
+          ['ll_sync_excess', hopSizes],
+          ['ll_async_excess', hopSizes],
         ],
       ],
       [
@@ -104,6 +123,7 @@ async function main() {
         [
           ['ncp_trivial', any],
           ['ncp', nonEmpty],
+          ['ncp_async', nonEmpty],
         ],
       ],
       // The floor runs with the allocator thresholds the addon sets (docs/architecture.md, "malloc thresholds"): with

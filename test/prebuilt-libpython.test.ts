@@ -9,7 +9,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { PythonStartError } from '../src/errors.js';
-import { libpythonOf, type Probed } from '../src/prebuilt.js';
+import type { Probed } from '../src/interpreter.js';
+import { libpythonOf } from '../src/prebuilt.js';
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-libpython-'));
 afterAll(() => fs.rmSync(scratch, { recursive: true, force: true }));

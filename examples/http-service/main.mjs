@@ -4,7 +4,7 @@
 //   PORT=3000 BACKEND=inprocess|grpc|http|none HOST=127.0.0.1 MAX_BODY_BYTES=67108864
 //   DEADLINE_MS=10000 GRACE_MS=10000 GRPC_ADDRESS=host:port (BACKEND=grpc: connect there instead
 //   of starting a server) GRPC_WORKERS=1; BACKEND=http: HTTP_BACKEND_URL, a Python service that
-//   answers POST /detect (float64 in, int32 out, as bench/fastapi_detect.py); BACKEND=none
+//   answers POST /detect (float64 in, int32 out, as bench/python/fastapi_detect.py); BACKEND=none
 //   answers every request with no outliers without calling Python (the HTTP ceiling); the function: DETECT_MODULE=outliers DETECT_FUNCTION=detect
 //   DETECT_PATH=dir (prepended to sys.path); METRICS=1 serves GET /metrics (the event loop's
 //   delay since the last /metrics, 1 ms resolution, and the process's memory)

@@ -1,7 +1,7 @@
 // One family of benchmark measurements, in a process of its own (an embedded interpreter,
 // or its absence, must not colour another family's numbers), serving requests from run.mjs.
 //
-//   node bench/child.mjs <inproc|ncp|grpc> '<json config>'
+//   node bench/suites/child.mjs <inproc|ncp|grpc> '<json config>'
 //
 // Requests (one JSON line each on stdin): {op: 'measure', mode, size, budgetMs, minSamples},
 // for inproc {op: 'eventLoop'}, {op: 'throughput'}, {op: 'threadThroughput'}, {op: 'cpuPerCall'},
@@ -24,11 +24,12 @@ import {
   measureSync,
   serveRequests,
   summarize,
-} from './measure.mjs';
+} from '../protocol/measure.mjs';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
+const ROOT = path.resolve(HERE, '..', '..');
+const PY_DIR = path.join(ROOT, 'bench', 'python');
 const [family, configJson] = process.argv.slice(2);
 const config = JSON.parse(configJson ?? '{}');
 
@@ -43,10 +44,10 @@ function callsFor() {
   if (family === 'inproc') {
     const { Outliers } = require(path.join(ROOT, 'dist', 'index.js'));
     const detector = new Outliers();
-    const trivial = new Outliers('trivial', 'noop', { paths: [HERE] });
+    const trivial = new Outliers('trivial', 'noop', { paths: [PY_DIR] });
     // detect timing itself (timed_detect.py), for the hop's cost less the function's own time.
-    const timed = new Outliers('timed_detect', 'detect', { paths: [HERE] });
-    const dump = new Outliers('timed_detect', 'dump', { paths: [HERE] });
+    const timed = new Outliers('timed_detect', 'detect', { paths: [PY_DIR] });
+    const dump = new Outliers('timed_detect', 'dump', { paths: [PY_DIR] });
     const ownTimesUs = () => {
       dump.detect(new Float64Array(1));
       const file = path.join(os.tmpdir(), `py-outliers-bench-${process.pid}.json`);
@@ -61,10 +62,18 @@ function callsFor() {
         inproc_trivial: (v) => trivial.detect(v),
       },
       // The libuv pool's round trip (a stat, awaited one at a time): the floor of an async hop.
-      async: { async: (v) => detector.detectAsync(v), stat: () => fsPromises.stat(ROOT) },
+      // The ll_ modes are the same calls, in the family that runs the low-latency mode.
+      async: {
+        async: (v) => detector.detectAsync(v),
+        stat: () => fsPromises.stat(ROOT),
+        ll_async: (v) => detector.detectAsync(v),
+        ll_stat: () => fsPromises.stat(ROOT),
+      },
       excess: {
         sync_excess: { call: (v) => timed.detect(v), ownTimesUs },
         async_excess: { call: (v) => timed.detectAsync(v), ownTimesUs, async: true },
+        ll_sync_excess: { call: (v) => timed.detect(v), ownTimesUs },
+        ll_async_excess: { call: (v) => timed.detectAsync(v), ownTimesUs, async: true },
       },
       detector,
     };
@@ -84,16 +93,18 @@ function callsFor() {
     };
   }
   if (family === 'ncp') {
-    // node-calls-python embeds the python3 on PATH and converts arguments (bench/ncp_detect.py).
+    // node-calls-python embeds the python3 on PATH and converts arguments (bench/python/ncp_detect.py).
     const py = require('node-calls-python').interpreter;
     py.addImportPath(path.join(ROOT, 'python'));
-    const module = py.importSync(path.join(HERE, 'ncp_detect.py'));
+    const module = py.importSync(path.join(PY_DIR, 'ncp_detect.py'));
     return {
       sync: {
         ncp: (v) => py.callSync(module, 'detect', v),
         ncp_trivial: (v) => py.callSync(module, 'noop', v),
       },
-      async: {},
+      // Its async call: the same function on a thread of libuv's pool, the anchor users
+      // compare detectAsync with.
+      async: { ncp_async: (v) => py.call(module, 'detect', v) },
     };
   }
   throw new Error(`unknown family ${family}`);
@@ -214,7 +225,7 @@ serveRequests({
 
   runtime: () => ({ runtime: require(path.join(ROOT, 'dist', 'index.js')).runtimeInfo() }),
 
-  // PythonFunction's costs, or the same calls through node-calls-python (bench/functions.mjs).
+  // PythonFunction's costs, or the same calls through node-calls-python (bench/suites/functions.mjs).
   functionCalls: () => ({
     functionCalls: family === 'ncp' ? ncpFunctionCalls() : inprocessFunctionCalls(),
   }),

@@ -4,9 +4,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { Family, inprocFamily, showProgress } from './family.mjs';
-import { QUICK, summarize } from './measure.mjs';
-import { sizeLabel } from './report.mjs';
+import { Family, inprocFamily, showProgress } from '../protocol/family.mjs';
+import { QUICK, summarize } from '../protocol/measure.mjs';
+import { sizeLabel } from '../protocol/labels.mjs';
 
 // ---- throughput by number of Python threads, and by server processes ------------------------
 
@@ -108,7 +108,8 @@ export async function threadThroughput(
   }
 }
 
-const LOW_LATENCY_US = 100;
+/** The low-latency mode's window in every bench row that runs it. */
+export const LOW_LATENCY_US = 100;
 
 /**
  * The low-latency mode against the default: CPU time and wall time per one-at-a-time call, each

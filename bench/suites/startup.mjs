@@ -5,11 +5,11 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
-import { showProgress } from './family.mjs';
-import { QUICK, summarize } from './measure.mjs';
+import { showProgress } from '../protocol/family.mjs';
+import { QUICK, summarize } from '../protocol/measure.mjs';
 
 const require = createRequire(import.meta.url);
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BUILD_PYTHON = require(path.join(ROOT, 'dist', 'index.js')).buildInfo().executable;
 
 // ---- start-up -------------------------------------------------------------------------------

@@ -7,11 +7,12 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { QUICK, measureSync, summarize } from './measure.mjs';
+import { QUICK, measureSync, summarize } from '../protocol/measure.mjs';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
+const ROOT = path.resolve(HERE, '..', '..');
+const PY_DIR = path.join(ROOT, 'bench', 'python');
 const ROUNDS = QUICK ? 3 : 10;
 const BUDGET_MS = QUICK ? 30 : 300;
 const RESULT_SIZE = QUICK ? 1_000_000 : 10_000_000;
@@ -44,9 +45,9 @@ function alternate(ways, pairs, budgetMs = BUDGET_MS, minSamples = 5) {
 export function inprocessFunctionCalls() {
   const { Outliers, PythonFunction, ndarray } = require(path.join(ROOT, 'dist', 'index.js'));
   const { loadAddon } = require(path.join(ROOT, 'dist', 'native.js'));
-  const detect = new Outliers('trivial', 'noop', { paths: [HERE] });
-  const noop = new PythonFunction('functions', 'noop', { paths: [HERE] });
-  const empty = new PythonFunction('functions', 'empty', { paths: [HERE] });
+  const detect = new Outliers('trivial', 'noop', { paths: [PY_DIR] });
+  const noop = new PythonFunction('functions', 'noop', { paths: [PY_DIR] });
+  const empty = new PythonFunction('functions', 'empty', { paths: [PY_DIR] });
   const values = new Float64Array(1000).fill(1);
   const small = ndarray(new Float64Array(8).fill(1), [1, 8]);
   const big = ndarray(new Float64Array(MATRIX_ROWS * 8).fill(1), [MATRIX_ROWS, 8]);
@@ -85,7 +86,7 @@ export function inprocessFunctionCalls() {
 /** The same calls through node-calls-python (arguments to bytes, bytes back to ArrayBuffer). */
 export function ncpFunctionCalls() {
   const py = require('node-calls-python').interpreter;
-  const module = py.importSync(path.join(HERE, 'functions.py'));
+  const module = py.importSync(path.join(PY_DIR, 'functions.py'));
   const values = new Float64Array(1000).fill(1);
   const small = new Float64Array(8).fill(1);
   const big = new Float64Array(MATRIX_ROWS * 8).fill(1);

@@ -26,8 +26,8 @@ def detect(data):
 
 def dump(data):
     """Writes the durations recorded since the last dump (ns, in call order) as JSON to
-    py-outliers-bench-<pid>.json in the temporary directory (bench/child.mjs reads and removes
-    it: this process's), and forgets them."""
+    py-outliers-bench-<pid>.json in the temporary directory (bench/suites/child.mjs reads and
+    removes it: this process's), and forgets them."""
     path = os.path.join(tempfile.gettempdir(), f"py-outliers-bench-{os.getpid()}.json")
     with open(path, "w") as out:
         json.dump(_own_ns, out)

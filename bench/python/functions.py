@@ -1,4 +1,4 @@
-"""PythonFunction's benchmark functions (bench/functions.mjs), and the same for
+"""PythonFunction's benchmark functions (bench/suites/functions.mjs), and the same for
 node-calls-python, which hands typed arrays to Python as `bytes` (a copy) and takes `bytes`
 back as an ArrayBuffer (another)."""
 

@@ -14,17 +14,18 @@ import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const ROOT = path.resolve(HERE, '..');
+const ROOT = path.resolve(HERE, '..', '..');
+const PY_DIR = path.join(ROOT, 'bench', 'python');
 // The interpreter the addon was built against, so plain Python runs the same Python and numpy.
 const BUILD_PYTHON = require(path.join(ROOT, 'dist', 'index.js')).buildInfo().executable;
 
 const nodeScript = (moduleName, funcName) => `
   const { Outliers } = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
-  const o = new Outliers(${JSON.stringify(moduleName)}, ${JSON.stringify(funcName)}, { paths: [${JSON.stringify(HERE)}] });
+  const o = new Outliers(${JSON.stringify(moduleName)}, ${JSON.stringify(funcName)}, { paths: [${JSON.stringify(PY_DIR)}] });
   const v = new Float64Array(1000).map((_, i) => ((i * 7919) % 1000) / 1000); v[7] += 97;
   for (let i = 0, n = Number(process.argv[1]); i < n; i++) o.detect(v);`;
 const pythonScript = (moduleName, funcName) => `
-import sys; sys.path[:0] = [${JSON.stringify(HERE)}, ${JSON.stringify(path.join(ROOT, 'python'))}]
+import sys; sys.path[:0] = [${JSON.stringify(PY_DIR)}, ${JSON.stringify(path.join(ROOT, 'python'))}]
 import numpy as np
 from ${moduleName} import ${funcName} as f
 v = (np.arange(1000) * 7919 % 1000) / 1000; v[7] += 97

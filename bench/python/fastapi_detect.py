@@ -2,7 +2,7 @@
 
 POST /detect with little-endian float64 values as the body; the answer is the indices as
 little-endian int32 (binary both ways, like RemoteOutliers' raw bytes, so the comparison is of
-the transport, not of JSON). Started by bench/service.mjs:
+the transport, not of JSON). Started by bench/suites/service.mjs:
 
     python -m uvicorn fastapi_detect:app --app-dir bench --loop uvloop --http httptools
 """

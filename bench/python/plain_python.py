@@ -1,7 +1,7 @@
 """The floor: outliers.detect and the trivial function timed in plain Python, the same way
-bench/measure.mjs times the Node side (warm-up, ~1 ms batches, a time budget, per-call µs).
+bench/protocol/measure.mjs times the Node side (warm-up, ~1 ms batches, a time budget, per-call µs).
 
-    python bench/plain_python.py <tag>
+    python bench/python/plain_python.py <tag>
 
 Serves run.mjs: one JSON request per stdin line ({"op": "measure", "mode", "size",
 "budgetMs", "minSamples"}), one JSON answer per stdout line. Modes: python<tag>,
@@ -15,7 +15,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "python"))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "python"))
 
 import numpy as np  # noqa: E402
 from outliers import detect  # noqa: E402

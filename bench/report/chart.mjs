@@ -1,6 +1,6 @@
 // The report's log-log chart: each family's median latency by input size, as SVG.
-import { SIZES } from './measure.mjs';
-import { MODES, sizeLabel } from './report.mjs';
+import { SIZES } from '../protocol/measure.mjs';
+import { MODES, sizeLabel } from '../protocol/labels.mjs';
 
 /** `find(mode, size)` gives a row of results.json's `results`, or undefined. */
 export function chart(find) {

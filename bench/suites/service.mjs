@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import autocannon from 'autocannon';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = path.join(ROOT, 'examples', 'http-service', 'main.mjs');
 
 /**
@@ -74,7 +74,7 @@ export function bodyOf(size) {
 }
 
 /**
- * bench/fastapi_detect.py under uvicorn (uvloop, httptools) on a free port, with `python`;
+ * bench/python/fastapi_detect.py under uvicorn (uvloop, httptools) on a free port, with `python`;
  * resolves once it serves to { url, stop() }.
  */
 export async function startFastApi(python) {
@@ -85,7 +85,7 @@ export async function startFastApi(python) {
       'uvicorn',
       'fastapi_detect:app',
       '--app-dir',
-      path.join(ROOT, 'bench'),
+      path.join(ROOT, 'bench', 'python'),
       '--loop',
       'uvloop',
       '--http',

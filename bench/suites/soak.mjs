@@ -4,14 +4,14 @@
 // is provoked) or if RSS grew by more than 20% between the end of warm-up (a fifth of the run)
 // and the end (a generous margin: numpy's and glibc's caches settle at different moments).
 //
-//   SOAK_SECONDS=600 node bench/soak.mjs
+//   SOAK_SECONDS=600 node bench/suites/soak.mjs
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { metrics, startService } from './service.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const SAMPLE_MS = 10_000;
 const CLIENTS = 8;

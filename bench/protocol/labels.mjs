@@ -1,0 +1,27 @@
+// What the report and the progress lines call each measured mode and size.
+
+export const MODES = {
+  inproc: 'in-process detect',
+  inproc_trivial: 'in-process, trivial function',
+  async: 'in-process detectAsync',
+  stat: 'fs.promises.stat round trip (libuv pool)',
+  sync_excess: "in-process detect, less the function's own time",
+  async_excess: "in-process detectAsync, less the function's own time",
+  inproc_notune: 'in-process detect, malloc tuning off',
+  grpc: 'gRPC detect (RemoteOutliers, raw bytes)',
+  grpc_repeated: 'gRPC detect, repeated double (as first written)',
+  grpc_trivial: 'gRPC, trivial function',
+  ncp: 'node-calls-python detect',
+  ncp_trivial: 'node-calls-python, trivial function',
+  ncp_async: 'node-calls-python async call of detect (libuv pool)',
+  ll_async: 'in-process detectAsync, low-latency mode',
+  ll_stat: 'fs.promises.stat round trip, beside the low-latency mode',
+  ll_sync_excess: "in-process detect, less the function's own time, low-latency mode",
+  ll_async_excess: "in-process detectAsync, less the function's own time, low-latency mode",
+  python: 'plain Python detect',
+  python_trivial: 'plain Python, trivial function',
+  python_default_malloc: 'plain Python detect, default malloc',
+};
+
+export const sizeLabel = (s) =>
+  s === 0 ? '0*' : s >= 1e6 ? `${s / 1e6}M` : s >= 1e3 ? `${s / 1e3}k` : String(s);
