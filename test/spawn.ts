@@ -2,7 +2,7 @@
 // vitest worker that must answer vitest's messages within 60 s: a synchronous spawn that takes
 // longer (a source build under npm install, a long scenario under a sanitizer on a busy
 // machine) makes vitest report "Timeout calling onTaskUpdate" and fail the run although every
-// test passed. This module loads nothing of the library, so test/prebuilt.test.ts can use it
+// test passed. This module loads nothing of the library, so test/install/prebuilt.test.ts can use it
 // where the package is not built in the checkout.
 import { spawn } from 'node:child_process';
 

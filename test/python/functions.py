@@ -1,4 +1,5 @@
-"""Functions for test/function.test.ts: what PythonFunction passes in, and results of every kind."""
+"""Functions for test/api/function.test.ts: what PythonFunction passes in, and results of
+every kind."""
 
 import tracemalloc
 

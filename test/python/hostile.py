@@ -1,6 +1,7 @@
-"""Hostile Python for test/hostile.test.ts and test/fuzz.test.ts: subclasses whose methods run
-code while a result is read, results that change under the reader, values that keep a way
-back in, exceptions with text UTF-8 cannot carry, and a maker of results from a JSON spec.
+"""Hostile Python for test/hostile/hostile.test.ts and test/hostile/fuzz.test.ts: subclasses
+whose methods run code while a result is read, results that change under the reader, values
+that keep a way back in, exceptions with text UTF-8 cannot carry, and a maker of results from a
+JSON spec.
 """
 
 import json
@@ -256,7 +257,7 @@ def hostile_index_result(data):
     return victim
 
 
-# ---- chaos (test/chaos/scenario.cjs) ------------------------------------------------------
+# ---- chaos (test/hostile/chaos/scenario.cjs) ------------------------------------------
 
 
 def sleepy(ms, *rest):

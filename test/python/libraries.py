@@ -1,6 +1,6 @@
 """Detection functions built on the libraries users plug in (make test-libraries).
 
-test/libraries.test.ts runs each inside py-outliers and in plain Python and compares.
+test/as-python/libraries.test.ts runs each inside py-outliers and in plain Python and compares.
 """
 
 import numpy as np
@@ -46,7 +46,7 @@ def isolation_scores(x):
 
 
 def plain_python_answers(folder):
-    """What plain Python gives for test/libraries.test.ts's PythonFunction cases."""
+    """What plain Python gives for test/as-python/libraries.test.ts's PythonFunction cases."""
     import scipy.signal
 
     x = np.fromfile(f"{folder}/x.f64", dtype="<f8")

@@ -328,7 +328,7 @@ SPEC_DTYPES = [
 
 
 def from_spec(data):
-    """Builds a return value from a spec encoded in the input (test/fuzz.test.ts writes it):
+    """Builds a return value from a spec encoded in the input (test/hostile/fuzz.test.ts writes it):
     [container, dtype, ndim, strided, count, v0, v1, ...], the rest padding.
     container: 0 list, 1 tuple, 2 ndarray; ndim 0..2; strided: take every other element of a
     twice-as-long array (a non-contiguous view)."""
@@ -350,7 +350,7 @@ def from_spec(data):
     return array
 
 
-# ---- threads and cancellation (test/threads.test.ts, test/abort.test.ts) ----------------
+# ---- threads and cancellation (test/as-python/threads.test.ts, test/api/abort.test.ts) ----
 
 _calls = {}
 _ran_on = set()

@@ -1,7 +1,7 @@
 """What real Python code does inside py-outliers: prints, atexit, child processes, pools.
 
-Used by test/real-python.test.ts in child Node processes. Each function takes the input view
-and returns no indices; what it did is seen in the process's output, exit and files.
+Used by test/as-python/real-python.test.ts in child Node processes. Each function takes the
+input view and returns no indices; what it did is seen in the process's output, exit and files.
 """
 
 import atexit

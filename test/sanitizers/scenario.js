@@ -116,7 +116,7 @@ async function pythonFunctionPaths() {
   await hostilePaths();
 }
 
-// What a hostile caller or hostile Python does (test/hostile.test.ts): big integers both ways,
+// What a hostile caller or hostile Python does (test/hostile/hostile.test.ts): big integers both ways,
 // lone surrogates, results whose reading would run code that empties them, conversions that
 // raise, bool bytes, weakly watched arrays, close() from a getter.
 async function hostilePaths() {
