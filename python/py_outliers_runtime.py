@@ -82,7 +82,7 @@ def numpy_failure(build_numpy: str, prebuilt: int, error: str) -> str:
             f"the prebuilt addon needs numpy 1.23 or later, but the numpy installed for "
             f"'{sys.executable}' is {numpy.__version__} ({os.path.dirname(numpy.__file__)}; "
             f"{error}). Upgrade it: '{sys.executable}' -m pip install 'numpy>=1.23'; or build "
-            "the addon against that numpy: npm rebuild py-outliers --build-from-source"
+            "the addon against that numpy: PY_OUTLIERS_BUILD_FROM_SOURCE=1 npm rebuild py-outliers"
         )
     return (
         f"the addon was built against numpy {build_numpy}, but the numpy installed for "
