@@ -21,6 +21,7 @@
         "native/objects/python_function.cc",
         "native/runtime/cpu_budget.cc",
         "native/runtime/deferred_release.cc",
+        "native/runtime/keep_mapped.cc",
         "native/runtime/python_error.cc",
         "native/runtime/python_exit.cc",
         "native/runtime/python_runtime.cc",

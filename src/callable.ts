@@ -1,41 +1,27 @@
 /**
  * What `Outliers` and `PythonFunction` share, held by each as its core: the names and paths
- * checked as every constructor takes them, the function looked up once in the place where its
- * calls run, async calls with cancellation, and a close that happens once. @internal
+ * checked as every constructor takes them, the function opened once in the place where its
+ * calls run (src/place.ts), async calls with that place's cancellation, and a close that
+ * happens once. @internal
  */
 import path from 'node:path';
 
 import { runCancellable, withCallSite } from './cancellation.js';
 import { ClosedError } from './errors.js';
-import { addon } from './runtime.js';
+import type { CallPlace } from './place.js';
 
-/** The native object behind a callable (native/objects/): whatever its contract, it closes. */
-export interface NativeCallable {
+/** What a place gives back for a function, whatever its contract: it closes. */
+export interface Placed {
   close(): void;
 }
 
-/**
- * Where a function's calls run (docs/architecture.md, "The call core"): the seam where worker
- * processes and remote servers join. In this process the place is the addon: it opens the
- * native object (a sync method on the JS thread, an async one on the Python pool) and cancels
- * async calls by id.
- */
-export interface CallPlace {
-  /** Rejects async call `id` with `error` now, interrupting it if it runs; false if settled. */
-  cancel(id: number, error: Error): boolean;
-}
-
-/** This process: the addon, with Python started once per process. */
-export const inProcess: CallPlace = {
-  cancel: (id, error) => addon().cancel(id, error),
-};
-
-export class CallableCore<N extends NativeCallable> {
+export class CallableCore<N extends Placed> {
   #native: N | undefined;
+  readonly #place: CallPlace;
   readonly #closedMessage: string;
 
   /**
-   * Checks the names and paths and opens the native object with `open`. `what` names the
+   * Checks the names and paths and opens the function in `place` with `open`. `what` names the
    * object in its ClosedError ("the PythonFunction is closed").
    */
   constructor(
@@ -43,7 +29,8 @@ export class CallableCore<N extends NativeCallable> {
     moduleName: unknown,
     funcName: unknown,
     paths: unknown,
-    open: (moduleName: string, funcName: string, paths: string[]) => N,
+    place: CallPlace,
+    open: (place: CallPlace, moduleName: string, funcName: string, paths: string[]) => N,
   ) {
     if (typeof moduleName !== 'string' || moduleName === '') {
       throw new TypeError('moduleName must be a non-empty string');
@@ -56,14 +43,21 @@ export class CallableCore<N extends NativeCallable> {
       throw new TypeError('options.paths must be an array of strings');
     }
     this.#closedMessage = `the ${what} is closed`;
+    this.#place = place;
     this.#native = open(
+      place,
       moduleName,
       funcName,
       dirs.map((p: string) => path.resolve(p)),
     );
   }
 
-  /** The native object, or throws ClosedError after close(). */
+  /** The place the function was opened in. */
+  get place(): CallPlace {
+    return this.#place;
+  }
+
+  /** The placed function, or throws ClosedError after close(). */
   open(): N {
     if (this.#native === undefined) throw new ClosedError(this.#closedMessage);
     return this.#native;
@@ -82,7 +76,7 @@ export class CallableCore<N extends NativeCallable> {
     try {
       return await runCancellable(
         signal,
-        (id, error) => inProcess.cancel(id, error),
+        (id, error) => this.#place.cancel(id, error),
         start,
         startWithId,
       );

@@ -1,8 +1,7 @@
 /** PythonFunction: any Python callable, with any arguments, arrays passed without a copy. */
 import { CallableCore } from './callable.js';
 import { checkSignal, type CallOptions } from './cancellation.js';
-import { type NativePythonFunction } from './native.js';
-import { addon } from './runtime.js';
+import { inProcess, type PlacedFunction } from './place.js';
 import { checkInt64, type Int64As, type PythonArgument, type PythonResult } from './values.js';
 
 /** Options of {@link PythonFunction}. */
@@ -36,8 +35,8 @@ export interface PythonCallOptions extends CallOptions {
  * reaches JS without a copy too (README: "Values between JS and Python").
  */
 export class PythonFunction implements Disposable {
-  readonly #core: CallableCore<NativePythonFunction>;
-  /** The function's int64 mode, as the native layer numbers it (the addon's int64Modes). */
+  readonly #core: CallableCore<PlacedFunction>;
+  /** The function's int64 mode, as its place numbers it. */
   readonly #int64: number;
   readonly #int64Codes: Readonly<Record<Int64As, number>>;
 
@@ -56,9 +55,10 @@ export class PythonFunction implements Disposable {
       moduleName,
       funcName,
       options.paths,
-      (module, func, paths) => new (addon().PythonFunction)(module, func, paths),
+      inProcess,
+      (place, module, func, paths) => place.openFunction(module, func, paths),
     );
-    this.#int64Codes = addon().int64Modes;
+    this.#int64Codes = this.#core.place.int64Modes();
     this.#int64 = this.#int64Codes[int64];
   }
 

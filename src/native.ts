@@ -17,38 +17,18 @@ import {
 import { interpreterToRun } from './interpreter.js';
 import { FIX_SOURCE, loadPrebuilt, prebuildsDir, type PrebuiltInterpreter } from './prebuilt.js';
 import type { RuntimeInfo } from './runtime.js';
+import type { PlacedDetector, PlacedFunction } from './place.js';
 import type { StartSettings } from './settings.js';
 import type { Int64As } from './values.js';
 
-/** The native Outliers object (native/objects/outliers.cc). */
-export interface NativeOutliers {
-  /** The number of indices written to the scratch array, or a new array if they did not fit. */
-  detect(values: Float64Array): number | Int32Array;
-  detectAsync(values: Float64Array): Promise<Int32Array>;
-  /** With an id for cancel(); -1 if the promise is settled already (an empty input). */
-  detectAsync(values: Float64Array, withId: true): [Promise<Int32Array>, number];
-  close(): void;
-}
-
+/** The native Outliers object (native/objects/outliers.cc): detect's contract, in this process. */
 export interface NativeOutliersConstructor {
-  new (moduleName: string, funcName: string, paths: string[], scratch: Int32Array): NativeOutliers;
+  new (moduleName: string, funcName: string, paths: string[], scratch: Int32Array): PlacedDetector;
 }
 
-/** The native PythonFunction object (native/objects/python_function.cc); int64 as int64Modes numbers it. */
-export interface NativePythonFunction {
-  call(args: readonly unknown[], kwargs: object | undefined, int64: number): unknown;
-  callAsync(args: readonly unknown[], kwargs: object | undefined, int64: number): Promise<unknown>;
-  callAsync(
-    args: readonly unknown[],
-    kwargs: object | undefined,
-    int64: number,
-    withId: true,
-  ): [Promise<unknown>, number];
-  close(): void;
-}
-
+/** The native PythonFunction object (native/objects/python_function.cc). */
 export interface NativePythonFunctionConstructor {
-  new (moduleName: string, funcName: string, paths: string[]): NativePythonFunction;
+  new (moduleName: string, funcName: string, paths: string[]): PlacedFunction;
 }
 
 export interface NativeAddon {

@@ -1,8 +1,7 @@
 /** Outliers: a Python detection function called with `Float64Array`s, giving indices. */
 import { CallableCore } from './callable.js';
 import { checkSignal, type CallOptions } from './cancellation.js';
-import { type NativeOutliers } from './native.js';
-import { addon } from './runtime.js';
+import { inProcess, type PlacedDetector } from './place.js';
 import { checkValues } from './values.js';
 
 /**
@@ -49,7 +48,7 @@ export interface OutliersOptions {
  * memory, and must return a 1-D integer array or sequence of indices into it.
  */
 export class Outliers implements AsyncDetector {
-  readonly #core: CallableCore<NativeOutliers>;
+  readonly #core: CallableCore<PlacedDetector>;
   /** Where the native layer writes sync results that fit; copied out with slice(). */
   readonly #scratch = new Int32Array(SCRATCH_INDICES);
 
@@ -70,7 +69,8 @@ export class Outliers implements AsyncDetector {
       moduleName,
       funcName,
       options.paths,
-      (module, func, paths) => new (addon().Outliers)(module, func, paths, this.#scratch),
+      inProcess,
+      (place, module, func, paths) => place.openDetector(module, func, paths, this.#scratch),
     );
   }
 

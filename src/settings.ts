@@ -2,7 +2,10 @@
  * The `PY_OUTLIERS_*` settings, each read from the environment and checked here, once per
  * process, and passed on as typed values: to the native start (threads, the low-latency mode,
  * malloc tuning, the exit timeout) and to the interpreter's choice. Nothing else reads them.
- * The table in the README ("Configuration") is the user's view of this file. @internal
+ * The table in the README ("Configuration") is the user's view of this file. The build-time
+ * settings (`PY_OUTLIERS_PYTHON` as the build's interpreter, `PY_OUTLIERS_BUILD_FROM_SOURCE`)
+ * are the install's: scripts/install.js and scripts/python_config.js run before this package's
+ * TypeScript is built. @internal
  */
 import { PythonStartError } from './errors.js';
 
@@ -79,9 +82,4 @@ export function interpreterSettings(env: Env = process.env): InterpreterSettings
     python: env['PY_OUTLIERS_PYTHON'] || undefined,
     virtualEnv: env['VIRTUAL_ENV'] || undefined,
   };
-}
-
-/** Whether the install must compile the addon (PY_OUTLIERS_BUILD_FROM_SOURCE=1). */
-export function buildFromSource(env: Env = process.env): boolean {
-  return env['PY_OUTLIERS_BUILD_FROM_SOURCE'] === '1';
 }

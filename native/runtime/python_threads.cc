@@ -1,6 +1,5 @@
 #include "runtime/python_threads.h"
 
-#include <dlfcn.h>
 #include <pthread.h>
 
 #include <atomic>
@@ -12,6 +11,8 @@
 #include <thread>
 
 #include "runtime/gil.h"
+#include "runtime/keep_mapped.h"
+#include "runtime/poll_window.h"
 
 namespace py_outliers {
 namespace {
@@ -47,28 +48,13 @@ struct Work {
   bool exit = false;
 };
 
-// One pause of a polling loop: tells the core (and a hypervisor) that this is a spin, so a
-// sibling hyperthread gets the execution units meanwhile.
-inline void CpuRelax() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
-
 // The low-latency mode: with the lock released, polls for a submit for up to low_latency_ns.
 // Returns with the lock held again, the queue to be looked at anew.
 void PollForWork(Pool& pool, std::unique_lock<std::mutex>& lock) {
   pool.polling++;
   const uint64_t seen = pool.submits.load(std::memory_order_acquire);
   lock.unlock();
-  const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::nanoseconds(pool.low_latency_ns);
-  for (unsigned i = 1; pool.submits.load(std::memory_order_acquire) == seen; i++) {
-    CpuRelax();
-    if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) break;
-  }
+  PollWhileUnchanged(pool.submits, seen, pool.low_latency_ns);
   lock.lock();
   pool.polling--;
 }
@@ -120,21 +106,6 @@ void Loop(int index) {
   }
 }
 
-// Node unloads an addon (dlclose) when the last environment that loaded it ends, e.g. when
-// the only Worker that used it exits. These threads run our code for the life of the process,
-// and Python holds pointers into it (the pin type's dealloc), so the library must stay
-// mapped: re-open it with RTLD_NODELETE (still RTLD_LOCAL; docs/architecture.md, "Keeping the addon
-// mapped").
-std::string KeepLibraryLoaded() {
-  Dl_info self{};
-  if (dladdr(reinterpret_cast<void*>(&KeepLibraryLoaded), &self) == 0 ||
-      self.dli_fname == nullptr ||
-      dlopen(self.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE) == nullptr) {
-    return "cannot pin the py-outliers addon in memory";
-  }
-  return "";
-}
-
 // Names the thread for top -H, gdb and perf. Nothing else: its priority, signal mask and
 // scheduling are the creating thread's, so whatever Python starts from here (a subprocess, a
 // threading.Thread, a loky worker) inherits what it would under `python`.
@@ -169,7 +140,7 @@ std::string StartOtherThreads(int count) {
 
 std::string StartPythonThreads(int count, int64_t low_latency_ns,
                                const std::function<std::string()>& initialize) {
-  std::string error = KeepLibraryLoaded();
+  std::string error = KeepAddonMapped();
   if (!error.empty()) return error;
   ThePool().low_latency_ns = low_latency_ns;  // before any thread starts
   std::promise<std::string> started;

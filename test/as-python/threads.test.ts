@@ -117,13 +117,14 @@ describe('Python threads', () => {
     });
   });
 
-  it('a bad PY_OUTLIERS_THREADS or PY_OUTLIERS_LOW_LATENCY_US is a start-up error that names it', async () => {
+  it('a malformed PY_OUTLIERS_THREADS, PY_OUTLIERS_LOW_LATENCY_US or PY_OUTLIERS_EXIT_TIMEOUT_MS is a start-up error that names it', async () => {
     for (const [name, value] of [
       ['PY_OUTLIERS_THREADS', 'many'],
       ['PY_OUTLIERS_THREADS', '0'],
       ['PY_OUTLIERS_THREADS', '65'],
       ['PY_OUTLIERS_LOW_LATENCY_US', '-5'],
       ['PY_OUTLIERS_LOW_LATENCY_US', '1001'],
+      ['PY_OUTLIERS_EXIT_TIMEOUT_MS', 'soon'],
     ] as const) {
       const out = await run(
         `
@@ -201,6 +202,19 @@ describe('Python threads', () => {
       { PY_OUTLIERS_THREADS: '2' },
     );
     expect(out).toEqual({ slowResult: [1], allBefore: true });
+  });
+
+  it("the low-latency mode's old name is not read, and says so once", async () => {
+    const out = await run(
+      `
+      const warnings = [];
+      process.on('warning', (w) => warnings.push(w.code));
+      new lib.Outliers();
+      await new Promise((r) => setImmediate(r)); // warnings are emitted on the next tick
+      console.log(JSON.stringify({ lowLatencyUs: lib.runtimeInfo().lowLatencyUs, warnings }));`,
+      { PY_OUTLIERS_SPIN_US: '100', PY_OUTLIERS_LOW_LATENCY_US: '' },
+    );
+    expect(out).toEqual({ lowLatencyUs: 0, warnings: ['PY_OUTLIERS_SETTING_RENAMED'] });
   });
 
   it('defaults: one Python thread, the low-latency mode off', async () => {
