@@ -40,12 +40,13 @@ for (const major of majors) {
   const abi = execFileSync(nodeBin, ['-p', 'process.versions.modules'], {
     encoding: 'utf8',
   }).trim();
-  // A folder that looks like the package to gyp: binding.gyp, native/ and node_modules/ (for
+  // A folder that looks like the package to gyp: binding.gyp, native/, scripts/ (binding.gyp
+  // runs python_config.js) and node_modules/ (for
   // node-addon-api) linked, build/ its own.
   const stage = path.join(ROOT, '.cache', 'prebuild', `node-${major}`);
   fs.rmSync(stage, { recursive: true, force: true });
   fs.mkdirSync(stage, { recursive: true });
-  for (const entry of ['binding.gyp', 'native', 'node_modules']) {
+  for (const entry of ['binding.gyp', 'native', 'scripts', 'node_modules']) {
     fs.symlinkSync(path.join(ROOT, entry), path.join(stage, entry));
   }
   console.log(
