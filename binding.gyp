@@ -87,6 +87,21 @@
       "sources": [ "native/loader/python_loader.c" ],
       "cflags": [ "-Wall", "-Wextra", "-Werror" ],
       "libraries": [ "-ldl" ]
+    },
+    {
+      # The worker processes' side (src/pool/): shared memory and the CPU count, Node-API only
+      # and without libpython, so a ProcessPool runs with any CPython and one binary serves
+      # every Node line (docs/processes.md).
+      "target_name": "py_outliers_pool",
+      "sources": [
+        "native/pool/napi_util.cc",
+        "native/pool/pool_addon.cc",
+        "native/pool/shared_memory.cc",
+        "native/runtime/cpu_budget.cc"
+      ],
+      "include_dirs": [ "native" ],
+      "defines": [ "NAPI_VERSION=8" ],
+      "cflags_cc": [ "-Wall", "-Wextra", "-Werror" ]
     }
   ]
 }

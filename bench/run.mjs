@@ -28,6 +28,7 @@ import {
   cpuCallsFor,
   lowLatency,
   oneCpuQuota,
+  processThroughput,
   serverWorkerThroughput,
   threadThroughput,
 } from './suites/threads.mjs';
@@ -118,6 +119,19 @@ async function main() {
           ['grpc_repeated', nonEmpty],
         ],
       ],
+      // Worker processes (ProcessPool, one worker): a process that loads no libpython.
+      [
+        new Family('worker processes', process.execPath, [
+          child,
+          'pool',
+          JSON.stringify({ processes: 1 }),
+        ]),
+        [
+          ['pool_trivial', nonEmpty],
+          ['pool', nonEmpty],
+          ['pool_shared', big],
+        ],
+      ],
       [
         new Family('node-calls-python', process.execPath, [child, 'ncp']),
         [
@@ -200,6 +214,11 @@ async function main() {
       rounds: QUICK ? 2 : 9,
       label: 'detectAsync throughput by Python threads',
     });
+    extra.processes = await processThroughput(child, { rounds: QUICK ? 1 : 5 });
+    const poolFamily = families.find((f) => f.name === 'worker processes');
+    showProgress('worker processes: from a crash to the next good call; CPU while idle');
+    Object.assign(extra, await poolFamily.request({ op: 'crashRecovery', times: QUICK ? 2 : 10 }));
+    Object.assign(extra, await poolFamily.request({ op: 'poolIdleCpu', ms: QUICK ? 500 : 2000 }));
     const quota = oneCpuQuota();
     if (quota.unavailable) {
       extra.skipped = [

@@ -43,6 +43,7 @@ sys.path.insert(0, HERE)
 
 import grpc  # noqa: E402
 import numpy as np  # noqa: E402
+from py_outliers_worker import Invalid, detect_result  # noqa: E402
 
 
 def generate_stubs():
@@ -87,41 +88,6 @@ SERVICE_NAME = "py_outliers.Outliers"
 GRACE_SECONDS = 5
 
 
-class InvalidResult(Exception):
-    pass
-
-
-def to_indices(result, length):
-    """The addon's result rules: a 1-D integer array or sequence, each index in range."""
-    if isinstance(result, (list, tuple)) and len(result) > length:
-        raise InvalidResult(f"returned {len(result)} indices for {length} input values")
-    was_array = isinstance(result, np.ndarray)
-    array = np.asarray(result)
-    if array.ndim != 1:
-        raise InvalidResult(
-            "expected a 1-D integer array or sequence of ints, got "
-            f"{type(result).__name__} (as an array: {array.ndim}-D)"
-        )
-    if array.size == 0 and not was_array:
-        return array.astype(np.int64)
-    if array.dtype == np.bool_:
-        raise InvalidResult(
-            "got a boolean array; return indices (np.flatnonzero(mask)), not a mask"
-        )
-    if not np.issubdtype(array.dtype, np.integer):
-        raise InvalidResult(
-            f"expected integer indices, got {type(result).__name__} of dtype {array.dtype}"
-        )
-    if array.size > length:
-        raise InvalidResult(f"returned {array.size} indices for {length} input values")
-    indices = array.astype(np.int64, copy=False)
-    bad = np.flatnonzero((indices < 0) | (indices >= length))
-    if bad.size:
-        i = int(bad[0])
-        raise InvalidResult(f"index {int(indices[i])} at position {i} is outside [0, {length})")
-    return indices
-
-
 class Servicer(detect_pb2_grpc.OutliersServicer):
     def __init__(self, func):
         self.func = func
@@ -129,8 +95,9 @@ class Servicer(detect_pb2_grpc.OutliersServicer):
     def _run(self, values, context):
         """The function's indices (int64), or the call aborted with the error's metadata."""
         try:
-            return to_indices(self.func(values), len(values))
-        except InvalidResult as e:
+            # Detect's result rules, shared with the worker processes (the addon's, in Python).
+            return detect_result(self.func(values), len(values))
+        except Invalid as e:
             context.set_trailing_metadata((("py-outliers-error", "result"),))
             context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(e))
         except BaseException as e:  # SystemExit too: it must not stop the server

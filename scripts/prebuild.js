@@ -5,6 +5,8 @@
 // downloaded), for the Python minor and numpy headers of $PY_OUTLIERS_PYTHON:
 //   prebuilds/<platform>-<arch>/py_outliers.abi<NODE_MODULE_VERSION>.<libc>.cp<XY>.node
 //   prebuilds/<platform>-<arch>/python_loader.<libc>.node   (Node-API only: one for every line)
+//   prebuilds/<platform>-<arch>/py_outliers_pool.<libc>.node   (Node-API only, no libpython: the
+//     worker processes' side, for any CPython)
 //   prebuilds/<platform>-<arch>/manifest.json   the newest glibc and libstdc++ symbol versions
 //     the binaries need (objdump -T), which the install checks against the machine
 // PY_OUTLIERS_PREBUILD=1 tells scripts/python_config.js to record no interpreter and no library
@@ -63,15 +65,15 @@ for (const major of majors) {
     '--strip-unneeded',
     path.join(built, 'py_outliers.node'),
     path.join(built, 'python_loader.node'),
+    path.join(built, 'py_outliers_pool.node'),
   ]);
   fs.copyFileSync(
     path.join(built, 'py_outliers.node'),
     path.join(target, `py_outliers.abi${abi}.${tag}.node`),
   );
-  fs.copyFileSync(
-    path.join(built, 'python_loader.node'),
-    path.join(target, `python_loader.${libc}.node`),
-  );
+  for (const addon of ['python_loader', 'py_outliers_pool']) {
+    fs.copyFileSync(path.join(built, `${addon}.node`), path.join(target, `${addon}.${libc}.node`));
+  }
   fs.rmSync(stage, { recursive: true, force: true });
 }
 

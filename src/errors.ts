@@ -11,6 +11,7 @@ export type PyOutliersErrorCode =
   | 'ERR_PY_OUTLIERS_CLOSED'
   | 'ERR_PY_OUTLIERS_REMOTE'
   | 'ERR_PY_OUTLIERS_PYTHON_START'
+  | 'ERR_PY_OUTLIERS_PROCESS_EXIT'
   | 'ABORT_ERR';
 
 /**
@@ -94,6 +95,39 @@ export class PythonStartError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'PythonStartError';
+  }
+}
+
+/**
+ * The worker process of a {@link ProcessPool} that was running the call ended before it
+ * returned: a signal (a segfault in a C extension, the OOM killer's SIGKILL), `os._exit()`, or
+ * a kill after an abort that the call did not heed within `killAfterMs`. Only that call fails:
+ * the pool replaces the worker, and calls that were not sent to it run on the others.
+ */
+export class ProcessExitError extends Error {
+  /** `'ERR_PY_OUTLIERS_PROCESS_EXIT'`. */
+  readonly code = 'ERR_PY_OUTLIERS_PROCESS_EXIT';
+  /** The worker's exit code, or null if a signal ended it. */
+  readonly exitCode: number | null;
+  /** The signal that ended it, such as `'SIGSEGV'` or `'SIGKILL'`; null if it exited. */
+  readonly signal: NodeJS.Signals | null;
+  /** The worker's process id. */
+  readonly pid: number;
+  /** The last lines the worker wrote to its stderr (a fault handler's traceback, say). */
+  readonly stderr: string;
+
+  constructor(pid: number, exitCode: number | null, signal: NodeJS.Signals | null, stderr: string) {
+    const how =
+      signal === null ? `exited with code ${String(exitCode)}` : `was killed by ${signal}`;
+    super(
+      `the worker process ${pid} ${how} while it ran the call` +
+        (stderr === '' ? '' : `; its last lines on stderr:\n${stderr}`),
+    );
+    this.name = 'ProcessExitError';
+    this.exitCode = exitCode;
+    this.signal = signal;
+    this.pid = pid;
+    this.stderr = stderr;
   }
 }
 

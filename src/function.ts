@@ -2,6 +2,7 @@
 import { CallableCore } from './callable.js';
 import { checkSignal, type CallOptions } from './cancellation.js';
 import { inProcess, type PlacedFunction } from './place.js';
+import { placeOf, type ProcessPool } from './pool.js';
 import { checkInt64, type Int64As, type PythonArgument, type PythonResult } from './values.js';
 
 /** Options of {@link PythonFunction}. */
@@ -13,6 +14,12 @@ export interface PythonFunctionOptions {
   readonly paths?: readonly string[];
   /** How int64 results reach JS, for every call (see {@link Int64As}). Default `'bigint'`. */
   readonly int64?: Int64As;
+  /**
+   * Runs the function's calls in this pool's worker processes instead of this process. Only
+   * {@link PythonFunction.callAsync} can then be used; the function is imported by each worker
+   * at its first call, so an import error rejects that call.
+   */
+  readonly pool?: ProcessPool;
 }
 
 /** Options of one {@link PythonFunction} call. */
@@ -55,7 +62,7 @@ export class PythonFunction implements Disposable {
       moduleName,
       funcName,
       options.paths,
-      inProcess,
+      options.pool === undefined ? inProcess : placeOf(options.pool),
       (place, module, func, paths) => place.openFunction(module, func, paths),
     );
     this.#int64Codes = this.#core.place.int64Modes();

@@ -10,6 +10,7 @@ export {
   AbortError,
   ClosedError,
   PythonError,
+  ProcessExitError,
   PythonStartError,
   RemoteError,
   ResultError,
@@ -26,6 +27,7 @@ export {
   type BuildInfo,
   type RuntimeInfo,
 } from './runtime.js';
+export { ProcessPool, type ProcessPoolOptions, type TypedArrayConstructor } from './pool.js';
 export { PythonFunction, type PythonCallOptions, type PythonFunctionOptions } from './function.js';
 export {
   ndarray,

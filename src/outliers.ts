@@ -2,6 +2,7 @@
 import { CallableCore } from './callable.js';
 import { checkSignal, type CallOptions } from './cancellation.js';
 import { inProcess, type PlacedDetector } from './place.js';
+import { placeOf, type ProcessPool } from './pool.js';
 import { checkValues } from './values.js';
 
 /**
@@ -33,6 +34,11 @@ export interface OutliersOptions {
    * imported. Relative paths are resolved against the current directory.
    */
   readonly paths?: readonly string[];
+  /**
+   * Runs the detector's calls in this pool's worker processes. Only
+   * {@link Outliers.detectAsync} can then be used.
+   */
+  readonly pool?: ProcessPool;
 }
 
 /**
@@ -69,7 +75,7 @@ export class Outliers implements AsyncDetector {
       moduleName,
       funcName,
       options.paths,
-      inProcess,
+      options.pool === undefined ? inProcess : placeOf(options.pool),
       (place, module, func, paths) => place.openDetector(module, func, paths, this.#scratch),
     );
   }

@@ -473,6 +473,97 @@ export function renderReport({ machine, results: all, ...extra }) {
       `${t.extraMs.toFixed(0)} ms`,
     ]);
   }
+  // Worker processes (ProcessPool): one call at a time beside in-process and gRPC, throughput
+  // by processes beside threads, a crash's cost, idle CPU.
+  const poolSizes = SIZES.filter((s) => find('pool', s));
+  if (poolSizes.length > 0) {
+    sections.push(
+      `Worker processes (ProcessPool, one worker), one call at a time: paired ratios.\n\n${table(
+        [
+          'values',
+          'pool µs',
+          'pool / detectAsync',
+          'pool / detect',
+          'pool / gRPC',
+          'allocate()d input / detect',
+        ],
+        poolSizes.map((s) => [
+          sizeLabel(s),
+          us(find('pool', s).medianUs),
+          fmtRatio(ratio(find('pool', s), find('async', s))),
+          fmtRatio(ratio(find('pool', s), find('inproc', s))),
+          fmtRatio(ratio(find('pool', s), find('grpc', s))),
+          fmtRatio(ratio(find('pool_shared', s), find('inproc', s))),
+        ]),
+      )}`,
+    );
+    if (find('pool', 1000)) {
+      const r = ratio(find('pool', 1000), find('async', 1000));
+      targets.push([
+        `worker process / in-process detectAsync at 1k <= 1.5x`,
+        r <= 1.5,
+        fmtRatio(r),
+      ]);
+      const g = ratio(find('pool', 1000), find('grpc', 1000));
+      targets.push([`worker process / gRPC at 1k <= 0.1x`, g <= 0.1, fmtRatio(g)]);
+    }
+    for (const s of [1e7].filter((size) => find('pool', size))) {
+      const r = ratio(find('pool', s), find('inproc', s));
+      targets.push([
+        `worker process / in-process detect at ${sizeLabel(s)} <= 1.25x`,
+        r <= 1.25,
+        fmtRatio(r),
+      ]);
+    }
+  }
+  if (extra.processes) {
+    const { rows, inFlight, rounds } = extra.processes;
+    sections.push(
+      `detectAsync throughput, ${inFlight} in flight, Python threads against worker processes (calls/s; ${rounds} alternating rounds, ratios paired by round to 1 thread):\n\n${table(
+        ['values', ...extra.processes.counts, '2 processes / 1 process'],
+        rows.map((row) => [
+          sizeLabel(row.size),
+          ...extra.processes.counts.map(
+            (c) => `${row.perSecond[c].toFixed(0)} (${fmtRatio(row.ratioTo1[c])})`,
+          ),
+          fmtRatio(
+            summarize(row.perRound['2 processes'].map((v, r) => v / row.perRound['1 process'][r]))
+              .medianUs,
+          ),
+        ]),
+      )}`,
+    );
+    for (const row of rows) {
+      const two = summarize(
+        row.perRound['2 processes'].map((v, r) => v / row.perRound['1 process'][r]),
+      ).medianUs;
+      const goal = row.size >= 100_000 ? 1.7 : 1.3;
+      targets.push([
+        `2 worker processes / 1 at ${sizeLabel(row.size)}, ${inFlight} in flight >= ${goal}x`,
+        two >= goal,
+        fmtRatio(two),
+      ]);
+    }
+  }
+  if (extra.crashRecovery) {
+    const c = extra.crashRecovery;
+    sections.push(
+      `Worker processes: from a crash (SIGSEGV in a worker) to the next good call on 1k values, median of ${c.times}: ${c.ms.toFixed(0)} ms (max ${c.maxMs.toFixed(0)} ms; the worker's replacement, a new python importing numpy, starts at the crash).`,
+    );
+    targets.push([
+      'a crash costs one call (the next call succeeds)',
+      c.others === 0,
+      `${c.others} other calls failed`,
+    ]);
+  }
+  if (extra.poolIdleCpu) {
+    const c = extra.poolIdleCpu;
+    targets.push([
+      `worker processes: no CPU while idle (Node and ${c.workers} worker(s), ${c.ms / 1000} s) < 1% of a core`,
+      c.nodeCpuMs + c.workersCpuMs < c.ms / 100,
+      `${c.nodeCpuMs.toFixed(1)} ms + ${c.workersCpuMs.toFixed(1)} ms`,
+    ]);
+  }
   if (extra.functionCalls) {
     const fromFunctions = functionReport(extra.functionCalls);
     sections.push(...fromFunctions.sections);
@@ -544,25 +635,26 @@ function writeReadmeSummary({ machine, results: all, functionCalls }) {
     [
       'a call of a trivial function, 1k values',
       'inproc_trivial',
+      'pool_trivial',
       'grpc_trivial',
       'ncp_trivial',
       'python_trivial',
       1000,
     ],
-    ['`outliers.detect`, 1k values', 'inproc', 'grpc', 'ncp', 'python', 1000],
-    ['`outliers.detect`, 1M values', 'inproc', 'grpc', 'ncp', 'python', 1_000_000],
+    ['`outliers.detect`, 1k values', 'inproc', 'pool', 'grpc', 'ncp', 'python', 1000],
+    ['`outliers.detect`, 1M values', 'inproc', 'pool', 'grpc', 'ncp', 'python', 1_000_000],
   ].map(
-    ([label, a, b, c, d, size]) =>
-      `| ${label} | ${cell(a, size)} | ${cell(b, size)} | ${cell(c, size)} | ${cell(d, size)} |`,
+    ([label, a, p, b, c, d, size]) =>
+      `| ${label} | ${cell(a, size)} | ${cell(p, size)} | ${cell(b, size)} | ${cell(c, size)} | ${cell(d, size)} |`,
   );
   rows.push(
-    `| a ${((f.inprocess?.resultSize ?? 1e7) / 1e6).toFixed(0)}M float64 result back to JS | ${resultOut(f.inprocess?.result.medianUs.handedOff)} | – | ${resultOut(f.ncp?.result.medianUs.copied)} | – |`,
+    `| a ${((f.inprocess?.resultSize ?? 1e7) / 1e6).toFixed(0)}M float64 result back to JS | ${resultOut(f.inprocess?.result.medianUs.handedOff)} | – | – | ${resultOut(f.ncp?.result.medianUs.copied)} | – |`,
   );
   const table = [
     `Median time per call, one call at a time (\`make bench\`, ${machine.date.slice(0, 10)}, ${machine.cores} CPUs, Node ${machine.node}; all of it in [docs/benchmarks.md](docs/benchmarks.md)):`,
     '',
-    '| | py-outliers | gRPC (RemoteOutliers) | node-calls-python | plain Python |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    '| | py-outliers | py-outliers, worker processes (async) | gRPC (RemoteOutliers) | node-calls-python | plain Python |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
   ].join('\n');
   fs.writeFileSync(

@@ -1,7 +1,7 @@
 // One family of benchmark measurements, in a process of its own (an embedded interpreter,
 // or its absence, must not colour another family's numbers), serving requests from run.mjs.
 //
-//   node bench/suites/child.mjs <inproc|ncp|grpc> '<json config>'
+//   node bench/suites/child.mjs <inproc|ncp|grpc|pool> '<json config>'
 //
 // Requests (one JSON line each on stdin): {op: 'measure', mode, size, budgetMs, minSamples},
 // for inproc {op: 'eventLoop'}, {op: 'throughput'}, {op: 'threadThroughput'}, {op: 'cpuPerCall'},
@@ -19,6 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuPerCallSuite, idleCpuSuite } from './cpu.mjs';
 import { eventLoopSuite, throughputSuite } from './event-loop.mjs';
 import { inprocessFunctionCalls, ncpFunctionCalls } from './functions.mjs';
+import { crashRecoverySuite, poolIdleCpuSuite } from './pool.mjs';
 import {
   QUICK,
   makeInput,
@@ -107,6 +108,33 @@ function callsFor() {
       // Its async call: the same function on a thread of libuv's pool, the anchor users
       // compare detectAsync with.
       async: { ncp_async: (v) => py.call(module, 'detect', v) },
+    };
+  }
+  if (family === 'pool') {
+    // Worker processes (ProcessPool): this process loads no libpython.
+    const { Outliers, ProcessPool } = require(path.join(ROOT, 'dist', 'index.js'));
+    const pool = new ProcessPool({ processes: config.processes ?? 1 });
+    const detector = new Outliers('outliers', 'detect', { pool });
+    const trivial = new Outliers('trivial', 'noop', { pool, paths: [PY_DIR] });
+    // The same input in memory the pool handed out: no copy at all.
+    const sharedInputs = new Map();
+    const shared = (values) => {
+      if (!sharedInputs.has(values.length)) {
+        const array = pool.allocate(Float64Array, values.length);
+        array.set(values);
+        sharedInputs.set(values.length, array);
+      }
+      return sharedInputs.get(values.length);
+    };
+    return {
+      sync: {},
+      async: {
+        pool: (v) => detector.detectAsync(v),
+        pool_shared: (v) => detector.detectAsync(shared(v)),
+        pool_trivial: (v) => trivial.detectAsync(v),
+      },
+      detector: { detectAsync: (v) => detector.detectAsync(v) },
+      pool,
     };
   }
   throw new Error(`unknown family ${family}`);
@@ -199,8 +227,14 @@ serveRequests({
   cpuPerCall: (request) => cpuPerCallSuite(calls.detector, input, request),
   idleCpu: ({ ms }) => idleCpuSuite(calls.detector, input, ms),
 
+  // Worker processes: the time from a crash to the next good call, and CPU while idle
+  // (bench/suites/pool.mjs).
+  crashRecovery: ({ times }) => crashRecoverySuite(calls.pool, calls.detector, input, times),
+  poolIdleCpu: ({ ms }) => poolIdleCpuSuite(calls.pool, calls.detector, input, ms),
+
   // detectAsync throughput with `inFlight` calls in flight on `size` values, for the Python
-  // thread count this process runs with (run.mjs starts one process per count).
+  // thread count (or worker processes) this process runs with (run.mjs starts one process per
+  // count).
   threadThroughput: ({ size, inFlight, roundMs }) =>
     streamThroughput((values) => calls.detector.detectAsync(values), size, inFlight, roundMs),
 

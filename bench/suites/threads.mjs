@@ -108,6 +108,50 @@ export async function threadThroughput(
   }
 }
 
+/**
+ * Worker processes beside Python threads: detectAsync calls/s with 8 in flight, for 1 and 2
+ * in-process threads and 1 and 2 worker processes (a ProcessPool in a process that loads no
+ * libpython), in alternating rounds.
+ */
+export async function processThroughput(child, { rounds }) {
+  const counts = ['1 thread', '2 threads', '1 process', '2 processes'];
+  const families = [
+    ...[1, 2].map((n) =>
+      inprocFamily(`in-process, ${n} Python threads`, child, [], {
+        PY_OUTLIERS_THREADS: String(n),
+      }),
+    ),
+    ...[1, 2].map(
+      (n) =>
+        new Family(`${n} worker processes`, process.execPath, [
+          child,
+          'pool',
+          JSON.stringify({ processes: n }),
+        ]),
+    ),
+  ];
+  try {
+    const result = await byCount({
+      counts,
+      sizes: QUICK ? [1000] : [1000, 100_000, 1_000_000],
+      rounds,
+      label: 'detectAsync throughput, threads against worker processes',
+      measure: async (k, size) =>
+        (
+          await families[k].request({
+            op: 'threadThroughput',
+            size,
+            inFlight: THREAD_IN_FLIGHT,
+            roundMs: QUICK ? 150 : 600,
+          })
+        ).perSecond,
+    });
+    return { inFlight: THREAD_IN_FLIGHT, ...result };
+  } finally {
+    await Promise.all(families.map((f) => f.close()));
+  }
+}
+
 /** The low-latency mode's window in every bench row that runs it. */
 export const LOW_LATENCY_US = 100;
 

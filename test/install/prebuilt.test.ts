@@ -214,6 +214,7 @@ describe.skipIf(MAJORS.length === 0)('the prebuilt package', () => {
         `prebuilds/ ${prebuiltBytes} bytes unpacked`,
     );
     expect(listing).toMatch(/package\/prebuilds\/linux-x64\/python_loader\.glibc\.node/);
+    expect(listing).toMatch(/package\/prebuilds\/linux-x64\/py_outliers_pool\.glibc\.node/);
     expect(listing).toMatch(/package\/prebuilds\/linux-x64\/manifest\.json/);
     // Another venv of the same Python, with another numpy: the switch at run time.
     secondVenv = path.join(work, 'second-venv');
@@ -528,6 +529,34 @@ describe.skipIf(MAJORS.length === 0)('the prebuilt package', () => {
     });
     expect(ran.stderr).toBe('');
     expect(JSON.parse(ran.stdout)).toMatchObject({ ...EVERYWHERE, prebuilt: true });
+
+    // A ProcessPool needs no binary for that Python: its workers are plain python3.12 (no
+    // numpy there: arrays are memoryviews), and this process loads no libpython.
+    const pooled = await spawnAsync(
+      process.execPath,
+      [
+        '-e',
+        `const { ProcessPool, PythonFunction } = require('py-outliers');
+        (async () => {
+          const pool = new ProcessPool({ processes: 1 });
+          const sorted = await new PythonFunction('builtins', 'sorted', { pool }).callAsync([[3, 1, 2]]);
+          const view = await new PythonFunction('builtins', 'memoryview', { pool }).callAsync([new Float64Array([1.5, 2.5])]);
+          const version = await new PythonFunction('platform', 'python_version', { pool }).callAsync([]);
+          const libpython = require('fs').readFileSync('/proc/self/maps', 'utf8').includes('libpython');
+          console.log(JSON.stringify({ sorted, view: Array.from(view), type: view.constructor.name, version, libpython }));
+          await pool.close();
+        })();`,
+      ],
+      { cwd: project, env },
+    );
+    expect(pooled.stderr).toBe('');
+    expect(JSON.parse(pooled.stdout)).toMatchObject({
+      sorted: [1, 2, 3],
+      view: [1.5, 2.5],
+      type: 'Float64Array',
+      version: expect.stringMatching(/^3\.12\./),
+      libpython: false,
+    });
   }, 300_000);
 
   it("Debian's python3.11 without its libpython3.11 package: the error names the package", async () => {

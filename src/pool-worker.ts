@@ -1,0 +1,274 @@
+/**
+ * One worker process of a ProcessPool: a plain `python` running python/py_outliers_worker.py,
+ * its control socket (fd 3 of the worker, a socketpair: nothing listens, nothing to open by
+ * name), the shared region its calls' arrays are copied into, and the tail of its stderr.
+ * The pool (src/pool.ts) decides what it runs; this class only talks to it. @internal
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { Socket } from 'node:net';
+import type { Readable } from 'node:stream';
+
+import type { Decoder } from '@msgpack/msgpack';
+
+import {
+  alignUp,
+  frame,
+  messageDecoder,
+  HAS_FLOAT16,
+  type ArrayPlacer,
+  type Placement,
+  type TypedArray,
+} from './pool-wire.js';
+import { poolAddon } from './shared-memory.js';
+
+const WORKER_SCRIPT = path.resolve(__dirname, '..', 'python', 'py_outliers_worker.py');
+/** How much of a worker's stderr is kept for a ProcessExitError (its last lines). */
+const STDERR_TAIL_BYTES = 4096;
+/** The smallest input region: most calls then never grow one. */
+const MIN_REGION_BYTES = 1 << 20;
+
+/** Message kinds: python/py_outliers_worker.py's CALL, ABORT, FORGET and READY, REPLY. */
+export const CALL = 0;
+export const ABORT = 1;
+export const FORGET = 2;
+export const CLOSE_FUNCTION = 3;
+const READY = 0;
+const REPLY = 1;
+
+/** A region of shared memory: a memfd of this process, mapped here, named for the worker. */
+export interface Region {
+  readonly id: number;
+  readonly path: string;
+  readonly size: number;
+  readonly buffer: ArrayBuffer;
+}
+
+let lastRegionId = 0;
+
+/** A new shared region of `bytes` bytes. */
+export function createRegion(bytes: number): Region {
+  const [fd, buffer] = poolAddon().createRegion(bytes);
+  return { id: ++lastRegionId, path: `/proc/${process.pid}/fd/${fd}`, size: bytes, buffer };
+}
+
+/** A call's reply: [status, payload, opened, rss bytes, keeps region]. */
+export type Reply = [
+  status: number,
+  payload: unknown,
+  opened: boolean,
+  rss: number | null,
+  keeps: boolean,
+];
+
+export interface WorkerEvents {
+  ready(worker: WorkerProcess): void;
+  reply(worker: WorkerProcess, callId: number, reply: Reply): void;
+  exit(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void;
+}
+
+export interface WorkerSettings {
+  readonly python: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly reportRss: boolean;
+  /** The pool's regions handed out by ProcessPool.allocate, by their ArrayBuffer. */
+  readonly sharedRegions: WeakMap<ArrayBufferLike, Region>;
+}
+
+export class WorkerProcess implements ArrayPlacer {
+  readonly child: ChildProcess;
+  readonly #channel: Socket;
+  readonly #aborts: Socket;
+  readonly #stderr: Readable;
+  readonly #events: WorkerEvents;
+  readonly #settings: WorkerSettings;
+  readonly #decoder: Decoder;
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #stderrTail = '';
+  #exited = false;
+  /** Whether the worker said it is ready. */
+  ready = false;
+  /** Set once the pool stops sending it calls (recycled, closing, or killed). */
+  retiring = false;
+  /** The call it runs, if any. */
+  current: number | undefined;
+  /** The functions it has imported, by id. */
+  readonly opened = new Set<number>();
+  /** Calls it has run. */
+  calls = 0;
+  /** Regions it should unmap, sent with its next message. */
+  readonly forget: number[] = [];
+  #input: Region | undefined;
+  /** The input region's size, kept when it is retired. */
+  #inputSize = MIN_REGION_BYTES;
+  #cursor = 0;
+
+  constructor(settings: WorkerSettings, events: WorkerEvents) {
+    this.#settings = settings;
+    this.#events = events;
+    this.#decoder = messageDecoder((file, bytes) => poolAddon().mapFile(file, bytes));
+    const flags = (settings.reportRss ? 'r' : '') + (HAS_FLOAT16 ? 'h' : '') || '-';
+    // stdin: nothing (a worker reading it would steal the parent's); stdout: the parent's, as
+    // under `python`; stderr: through us, kept for a ProcessExitError and passed on; fd 3: the
+    // control socket.
+    // fd 4: aborts, read by a thread of the worker while its main thread runs the call.
+    this.child = spawn(settings.python, [WORKER_SCRIPT, String(process.pid), flags], {
+      stdio: ['ignore', 'inherit', 'pipe', 'pipe', 'pipe'],
+      env: settings.env,
+    });
+    this.#channel = this.child.stdio[3] as Socket;
+    this.#aborts = this.child.stdio[4] as Socket;
+    this.#aborts.on('error', () => {});
+    this.#stderr = this.child.stderr as Readable;
+    this.#stderr.on('data', (chunk: Buffer) => {
+      process.stderr.write(chunk);
+      this.#stderrTail = (this.#stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
+    });
+    this.#channel.on('data', (chunk: Buffer) => this.#receive(chunk));
+    this.#channel.on('error', () => {}); // the exit says what happened
+    this.child.on('error', (error) => {
+      // spawn failed (no such interpreter): no 'exit' follows.
+      this.#stderrTail += `${error.message}\n`;
+      this.#ended(null, null);
+    });
+    this.child.on('exit', (code, signal) => {
+      // The stderr pipe may still hold the last lines (a fault handler's traceback): wait for
+      // its end, but not for a grandchild that keeps it open.
+      const timer = setTimeout(() => this.#ended(code, signal), 200);
+      this.#stderr.once('close', () => {
+        clearTimeout(timer);
+        this.#ended(code, signal);
+      });
+    });
+  }
+
+  get pid(): number {
+    return this.child.pid ?? 0;
+  }
+
+  /** The last lines of its stderr. */
+  get stderrTail(): string {
+    const lines = this.#stderrTail.trimEnd().split('\n');
+    return lines.slice(-20).join('\n');
+  }
+
+  get exited(): boolean {
+    return this.#exited;
+  }
+
+  /** Asks the worker to interrupt call `id` (CallAborted), on the abort socket. */
+  abort(id: number): void {
+    if (!this.#exited && !this.#aborts.destroyed) this.#aborts.write(frame([ABORT, id]));
+  }
+
+  /** Sends one message (and first any regions to forget). */
+  send(message: unknown): void {
+    if (this.#exited || this.#channel.destroyed) return;
+    if (this.forget.length > 0) {
+      this.#channel.write(frame([FORGET, this.forget.splice(0)]));
+    }
+    this.#channel.write(frame(message));
+  }
+
+  /** Keeps Node's event loop alive for this worker (calls in flight) or not (idle). */
+  setRef(ref: boolean): void {
+    for (const handle of [this.child, this.#channel, this.#aborts, this.#stderr] as {
+      ref?: () => void;
+      unref?: () => void;
+    }[]) {
+      if (ref) handle.ref?.();
+      else handle.unref?.();
+    }
+  }
+
+  /** Ends the worker as `python` ends: its channel closes, it finishes its call and exits. */
+  end(): void {
+    this.retiring = true;
+    this.#channel.end();
+    this.#aborts.end();
+  }
+
+  kill(): void {
+    this.retiring = true;
+    if (!this.#exited) this.child.kill('SIGKILL');
+  }
+
+  // ---- ArrayPlacer: the call's arrays into this worker's input region
+
+  /** Makes the input region hold `bytes` for the next call (a new one if it is too small). */
+  prepareInput(bytes: number): void {
+    this.#cursor = 0;
+    if (bytes === 0) return;
+    if (this.#input === undefined || this.#input.size < bytes) {
+      // Grows by doubling; a region retired because a call kept a view is replaced at its size.
+      const grown = this.#input === undefined ? this.#inputSize : this.#input.size * 2;
+      this.retireInput();
+      this.#inputSize = Math.max(MIN_REGION_BYTES, bytes, grown);
+      this.#input = createRegion(this.#inputSize);
+    }
+  }
+
+  /** The call kept a view of the input region: the next call gets a new one. */
+  retireInput(): void {
+    if (this.#input !== undefined) this.forget.push(this.#input.id);
+    this.#input = undefined;
+  }
+
+  sharedRegionOf(array: TypedArray): Placement | undefined {
+    const region = this.#settings.sharedRegions.get(array.buffer);
+    return region === undefined
+      ? undefined
+      : [region.id, region.path, region.size, array.byteOffset];
+  }
+
+  copyIn(array: TypedArray): Placement {
+    const region = this.#input;
+    if (region === undefined) throw new Error('py-outliers: no input region was prepared');
+    const offset = this.#cursor;
+    new Uint8Array(region.buffer, offset, array.byteLength).set(
+      new Uint8Array(array.buffer, array.byteOffset, array.byteLength),
+    );
+    this.#cursor = alignUp(offset + array.byteLength);
+    return [region.id, region.path, region.size, offset];
+  }
+
+  // ---- the channel
+
+  #receive(chunk: Buffer): void {
+    this.#pending.push(chunk);
+    this.#pendingBytes += chunk.length;
+    for (;;) {
+      if (this.#pendingBytes < 4) return;
+      let data = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending);
+      const length = data.readUInt32LE(0);
+      if (data.length < 4 + length) {
+        this.#pending = [data];
+        return;
+      }
+      const message = this.#decoder.decode(data.subarray(4, 4 + length)) as unknown[];
+      data = data.subarray(4 + length);
+      this.#pending = data.length > 0 ? [data] : [];
+      this.#pendingBytes = data.length;
+      this.#handle(message);
+    }
+  }
+
+  #handle(message: unknown[]): void {
+    if (message[0] === READY) {
+      this.ready = true;
+      this.#events.ready(this);
+    } else if (message[0] === REPLY) {
+      this.#events.reply(this, message[1] as number, message.slice(2) as Reply);
+    }
+  }
+
+  #ended(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.#exited) return;
+    this.#exited = true;
+    this.retiring = true;
+    this.#channel.destroy();
+    this.#aborts.destroy();
+    this.#events.exit(this, code, signal);
+  }
+}

@@ -1,0 +1,625 @@
+/**
+ * ProcessPool: Python in worker processes, the same calls as in-process, isolated (a crash costs
+ * one call), on every core, and with any CPython from 3.9 (docs/processes.md). The Node side
+ * loads no libpython: only the pool addon (native/pool/), for shared memory.
+ */
+import {
+  ClosedError,
+  ProcessExitError,
+  PythonError,
+  PythonStartError,
+  ResultError,
+} from './errors.js';
+import { interpreterToRun } from './interpreter.js';
+import type { CallPlace, PlacedDetector, PlacedFunction } from './place.js';
+import {
+  bytesToCopy,
+  encodeValues,
+  INT64_MODES,
+  placeArguments,
+  readArguments,
+  type ReadArguments,
+} from './pool-wire.js';
+import {
+  CALL,
+  CLOSE_FUNCTION,
+  createRegion,
+  WorkerProcess,
+  type Reply,
+  type WorkerSettings,
+} from './pool-worker.js';
+import { poolAddon } from './shared-memory.js';
+import type { TypedArray } from './values.js';
+
+/** Options of {@link ProcessPool}. */
+export interface ProcessPoolOptions {
+  /**
+   * How many worker processes. Default: the CPUs this process may use, counting its affinity
+   * mask and its cgroup's CPU quota (a 1-CPU container gets 1 on a 64-core host).
+   */
+  readonly processes?: number;
+  /**
+   * The Python interpreter the workers run, any CPython from 3.9. Default: the one in-process
+   * Python would be (`$PY_OUTLIERS_PYTHON`, the active venv, `python3` on `PATH`).
+   */
+  readonly python?: string;
+  /** The workers' environment. Default `process.env`. */
+  readonly env?: NodeJS.ProcessEnv;
+  /** A worker is replaced after this many calls (its current call finishes). Default: never. */
+  readonly maxCallsPerProcess?: number;
+  /**
+   * A worker is replaced once its resident memory passes this many MiB, checked after each
+   * call (that call's result is kept). Default: never.
+   */
+  readonly maxRssMb?: number;
+  /**
+   * How long after an abort a running call may take to return before its worker is killed
+   * (SIGKILL) and replaced: a call stuck in C code still ends. Default 1000 ms.
+   */
+  readonly killAfterMs?: number;
+}
+
+/** A typed array's constructor, as {@link ProcessPool.allocate} takes it (`Float64Array`...). */
+export type TypedArrayConstructor<T extends TypedArray> = new (
+  buffer: ArrayBuffer,
+  byteOffset: number,
+  length: number,
+) => T;
+
+/** Call statuses: python/py_outliers_worker.py's OK, PYTHON_ERROR, INVALID, TYPE_ERROR. */
+const OK = 0;
+const PYTHON_ERROR = 1;
+const INVALID = 2;
+const TYPE_ERROR = 3;
+/** The worker's contract numbers: PythonFunction's and detect's. */
+const FUNCTION_CONTRACT = 0;
+const DETECT_CONTRACT = 1;
+/** The back-off after a worker failed to start: doubles from this, up to MAX. */
+const START_BACKOFF_MS = 500;
+const MAX_START_BACKOFF_MS = 30_000;
+/** How long a recycled or closing worker may take to exit before it is killed. */
+const EXIT_GRACE_MS = 5000;
+
+interface PoolCall {
+  readonly id: number;
+  readonly functionId: number;
+  readonly spec: [string, string, string[], number];
+  readonly contract: number;
+  readonly int64: number;
+  /** Its arguments: PythonFunction's as read, or detect's values. */
+  readonly args: ReadArguments | Float64Array;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+  settled: boolean;
+  worker?: WorkerProcess;
+  killTimer?: NodeJS.Timeout;
+}
+
+let lastId = 0;
+
+/** The scheduler of a pool: its queue, its workers, faults and recycling. @internal */
+class PoolScheduler implements CallPlace {
+  readonly #processes: number;
+  readonly #settings: WorkerSettings;
+  readonly #maxCalls: number;
+  readonly #maxRssBytes: number;
+  readonly #killAfterMs: number;
+  readonly #workers = new Set<WorkerProcess>();
+  readonly #queue: PoolCall[] = [];
+  readonly #calls = new Map<number, PoolCall>();
+  readonly #regionsGone = new FinalizationRegistry<number>((id) => {
+    for (const worker of this.#workers) worker.forget.push(id);
+  });
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  #startFailures = 0;
+  #startError: PythonStartError | undefined;
+  #blockedUntil = 0;
+  #exits: (() => void)[] = [];
+
+  constructor(options: ProcessPoolOptions) {
+    this.#processes = options.processes ?? poolAddon().usableCpus();
+    this.#maxCalls = options.maxCallsPerProcess ?? Infinity;
+    this.#maxRssBytes = options.maxRssMb === undefined ? Infinity : options.maxRssMb * 2 ** 20;
+    this.#killAfterMs = options.killAfterMs ?? 1000;
+    this.#settings = {
+      python: options.python ?? interpreterToRun().file,
+      env: options.env ?? process.env,
+      reportRss: options.maxRssMb !== undefined,
+      sharedRegions: new WeakMap(),
+    };
+    this.#fill();
+  }
+
+  get pids(): number[] {
+    return [...this.#workers].filter((w) => !w.exited && w.pid !== 0).map((w) => w.pid);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  allocate<T extends TypedArray>(type: TypedArrayConstructor<T>, length: number): T {
+    const bytes = length * (type as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT;
+    const region = createRegion(bytes);
+    this.#settings.sharedRegions.set(region.buffer, region);
+    this.#regionsGone.register(region.buffer, region.id);
+    return new type(region.buffer, 0, length);
+  }
+
+  // ---- CallPlace
+
+  openDetector(moduleName: string, funcName: string, paths: string[]): PlacedDetector {
+    const functionId = ++lastId;
+    const spec: [string, string, string[], number] = [moduleName, funcName, paths, DETECT_CONTRACT];
+    let closed = false;
+    const start = (values: Float64Array): [Promise<Int32Array>, number] => {
+      if (closed) throw new ClosedError('the Outliers detector is closed');
+      if (values.length === 0) return [Promise.resolve(new Int32Array(0)), -1];
+      return this.#submit(functionId, spec, 0, values) as [Promise<Int32Array>, number];
+    };
+    return {
+      detect: () => {
+        throw new TypeError(
+          'detect() cannot run in a ProcessPool (a call waits for another process): use detectAsync()',
+        );
+      },
+      detectAsync: ((values: Float64Array, withId?: true) =>
+        withId === true ? start(values) : start(values)[0]) as PlacedDetector['detectAsync'],
+      close: () => {
+        closed = true;
+        this.#forgetFunction(functionId);
+      },
+    };
+  }
+
+  openFunction(moduleName: string, funcName: string, paths: string[]): PlacedFunction {
+    const functionId = ++lastId;
+    const spec: [string, string, string[], number] = [
+      moduleName,
+      funcName,
+      paths,
+      FUNCTION_CONTRACT,
+    ];
+    let closed = false;
+    const start = (
+      args: readonly unknown[],
+      kwargs: object | undefined,
+      int64: number,
+    ): [Promise<unknown>, number] => {
+      if (closed) throw new ClosedError('the PythonFunction is closed');
+      return this.#submit(functionId, spec, int64, readArguments(args, kwargs));
+    };
+    return {
+      call: () => {
+        throw new TypeError(
+          'call() cannot run in a ProcessPool (a call waits for another process): use callAsync()',
+        );
+      },
+      callAsync: ((
+        args: readonly unknown[],
+        kwargs: object | undefined,
+        int64: number,
+        withId?: true,
+      ) =>
+        withId === true
+          ? start(args, kwargs, int64)
+          : start(args, kwargs, int64)[0]) as PlacedFunction['callAsync'],
+      close: () => {
+        closed = true;
+        this.#forgetFunction(functionId);
+      },
+    };
+  }
+
+  int64Modes(): Readonly<Record<'bigint' | 'int32' | 'float64', number>> {
+    return INT64_MODES;
+  }
+
+  cancel(id: number, error: Error): boolean {
+    const call = this.#calls.get(id);
+    if (call === undefined || call.settled) return false;
+    this.#settle(call, () => call.reject(error));
+    const worker = call.worker;
+    if (worker === undefined) {
+      // Still queued: it is never sent.
+      this.#queue.splice(this.#queue.indexOf(call), 1);
+      this.#calls.delete(id);
+      this.#updateRef();
+      return true;
+    }
+    // Running: interrupted as in-process (CallAborted), and if it has not returned in time,
+    // its worker is killed and replaced.
+    worker.abort(id);
+    call.killTimer = setTimeout(() => worker.kill(), this.#killAfterMs);
+    return true;
+  }
+
+  // ---- calls
+
+  #submit(
+    functionId: number,
+    spec: [string, string, string[], number],
+    int64: number,
+    args: ReadArguments | Float64Array,
+  ): [Promise<unknown>, number] {
+    if (this.#closed) throw new ClosedError('the ProcessPool is closed');
+    const id = ++lastId;
+    let resolve!: (value: unknown) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<unknown>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    const call: PoolCall = {
+      id,
+      functionId,
+      spec,
+      contract: spec[3],
+      int64,
+      args,
+      resolve,
+      reject,
+      settled: false,
+    };
+    if (this.#startError !== undefined && Date.now() < this.#blockedUntil && !this.#anyReady()) {
+      // Workers cannot start now; no restart loop: the calls fail until the back-off ends.
+      call.settled = true;
+      reject(this.#startError);
+      return [promise, -1];
+    }
+    this.#calls.set(id, call);
+    this.#queue.push(call);
+    this.#fill();
+    this.#dispatch();
+    this.#updateRef();
+    return [promise, id];
+  }
+
+  #anyReady(): boolean {
+    for (const worker of this.#workers) if (worker.ready && !worker.retiring) return true;
+    return false;
+  }
+
+  /** Sends queued calls to idle workers, oldest first. */
+  #dispatch(): void {
+    for (const worker of this.#workers) {
+      if (this.#queue.length === 0) return;
+      if (!worker.ready || worker.retiring || worker.current !== undefined) continue;
+      this.#send(worker, this.#queue.shift()!);
+      if (worker.current === undefined) return this.#dispatch(); // that call failed to send
+    }
+  }
+
+  #send(worker: WorkerProcess, call: PoolCall): void {
+    const spec = worker.opened.has(call.functionId) ? null : call.spec;
+    let message: unknown[];
+    try {
+      if (call.args instanceof Float64Array) {
+        worker.prepareInput(bytesToCopy([{ array: call.args }], worker));
+        const values = [encodeValues(call.args, worker)];
+        message = [CALL, call.id, call.functionId, spec, values, {}, call.int64];
+      } else {
+        worker.prepareInput(bytesToCopy(call.args.arrays, worker));
+        placeArguments(call.args, worker);
+        const { positional, keywords } = call.args;
+        message = [CALL, call.id, call.functionId, spec, positional, keywords, call.int64];
+      }
+    } catch (error) {
+      // An array detached while the call waited in the queue (in-process pins the memory
+      // instead): this call fails, the worker stays free.
+      this.#calls.delete(call.id);
+      this.#settle(call, () =>
+        call.reject(
+          isDetachedError(error)
+            ? new TypeError("an argument's ArrayBuffer was detached before the call was sent")
+            : error,
+        ),
+      );
+      return;
+    }
+    call.worker = worker;
+    worker.current = call.id;
+    worker.send(message);
+  }
+
+  #settle(call: PoolCall, how: () => void): void {
+    if (call.settled) return;
+    call.settled = true;
+    how();
+  }
+
+  // ---- worker events
+
+  readonly #events = {
+    ready: (): void => {
+      this.#startFailures = 0;
+      this.#startError = undefined;
+      this.#dispatch();
+    },
+    reply: (worker: WorkerProcess, callId: number, reply: Reply): void => {
+      const [status, payload, opened, rss, keeps] = reply;
+      const call = this.#calls.get(callId);
+      this.#calls.delete(callId);
+      worker.current = undefined;
+      worker.calls++;
+      if (call !== undefined) {
+        clearTimeout(call.killTimer);
+        if (opened) worker.opened.add(call.functionId);
+        this.#settle(call, () => this.#outcome(call, status, payload));
+      }
+      if (keeps) worker.retireInput();
+      if (worker.calls >= this.#maxCalls || (rss ?? 0) > this.#maxRssBytes) this.#recycle(worker);
+      this.#dispatch();
+      this.#updateRef();
+      this.#checkClosed();
+    },
+    exit: (worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void => {
+      this.#workers.delete(worker);
+      const callId = worker.current;
+      const call = callId === undefined ? undefined : this.#calls.get(callId);
+      if (call !== undefined) {
+        this.#calls.delete(call.id);
+        clearTimeout(call.killTimer);
+        this.#settle(call, () =>
+          call.reject(new ProcessExitError(worker.pid, code, signal, worker.stderrTail)),
+        );
+      }
+      if (!worker.ready && !this.#closed) this.#startFailed(worker, code, signal);
+      for (const done of this.#exits.splice(0)) done();
+      this.#fill();
+      this.#dispatch();
+      this.#updateRef();
+      this.#checkClosed();
+    },
+  };
+
+  #outcome(call: PoolCall, status: number, payload: unknown): void {
+    if (status === OK) {
+      call.resolve(payload);
+    } else if (status === PYTHON_ERROR) {
+      const [type, message, traceback] = payload as [string, string, string];
+      call.reject(new PythonError(message, type, traceback));
+    } else if (status === INVALID) {
+      const [message, cause] = payload as [string, [string, string, string] | null];
+      call.reject(
+        new ResultError(
+          message,
+          cause === null ? undefined : { cause: new PythonError(cause[1], cause[0], cause[2]) },
+        ),
+      );
+    } else if (status === TYPE_ERROR) {
+      call.reject(new TypeError(payload as string));
+    } else {
+      call.reject(new Error(`py-outliers: the worker sent status ${status}`));
+    }
+  }
+
+  /** A worker exited before it was ready: the calls waiting fail, and starts back off. */
+  #startFailed(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {
+    this.#startFailures++;
+    const how =
+      signal !== null
+        ? `was killed by ${signal}`
+        : code === null
+          ? 'did not start'
+          : `exited with code ${code}`;
+    const tail = worker.stderrTail;
+    this.#startError = new PythonStartError(
+      `py-outliers: a worker process ('${this.#settings.python}') ${how} before it was ready` +
+        (tail === '' ? '' : `:\n${tail}`) +
+        `\nName a CPython 3.9 or later with the pool's \`python\` option or PY_OUTLIERS_PYTHON.`,
+    );
+    this.#blockedUntil =
+      Date.now() +
+      Math.min(MAX_START_BACKOFF_MS, START_BACKOFF_MS * 2 ** (this.#startFailures - 1));
+    if (!this.#anyReady()) {
+      for (const call of this.#queue.splice(0)) {
+        this.#calls.delete(call.id);
+        this.#settle(call, () => call.reject(this.#startError));
+      }
+    }
+  }
+
+  /** Starts workers up to the pool's size, unless starting is backing off. */
+  #fill(): void {
+    if (this.#closed) return;
+    if (this.#startError !== undefined && Date.now() < this.#blockedUntil) {
+      // Retried when the back-off ends, by the next call (no timer: an idle pool costs nothing).
+      return;
+    }
+    let live = 0;
+    for (const worker of this.#workers) if (!worker.retiring) live++;
+    // While starts fail, one at a time.
+    const want = this.#startError === undefined ? this.#processes : Math.min(1, this.#processes);
+    for (; live < want; live++) {
+      const worker = new WorkerProcess(this.#settings, {
+        ready: () => this.#events.ready(),
+        reply: (w, id, reply) => this.#events.reply(w, id, reply),
+        exit: (w, code, signal) => this.#events.exit(w, code, signal),
+      });
+      this.#workers.add(worker);
+      worker.setRef(this.#calls.size > 0);
+    }
+  }
+
+  /** Replaces `worker` once its call has ended (it is idle now). */
+  #recycle(worker: WorkerProcess): void {
+    worker.end();
+    setTimeout(() => worker.kill(), EXIT_GRACE_MS).unref();
+    this.#fill();
+  }
+
+  #forgetFunction(functionId: number): void {
+    for (const worker of this.#workers) {
+      if (worker.opened.delete(functionId) && worker.ready)
+        worker.send([CLOSE_FUNCTION, functionId]);
+    }
+  }
+
+  /** Calls in flight keep Node running; an idle pool does not. */
+  #updateRef(): void {
+    const busy = this.#calls.size > 0 || this.#closing !== undefined;
+    for (const worker of this.#workers) worker.setRef(busy);
+  }
+
+  close(): Promise<void> {
+    if (this.#closing !== undefined) return this.#closing;
+    this.#closed = true;
+    for (const call of this.#queue.splice(0)) {
+      this.#calls.delete(call.id);
+      this.#settle(call, () => call.reject(new ClosedError('the ProcessPool is closed')));
+    }
+    this.#closing = new Promise<void>((resolve) => {
+      this.#exits.push(() => this.#checkClosed());
+      this.#resolveClosed = resolve;
+    });
+    this.#updateRef();
+    this.#checkClosed();
+    return this.#closing;
+  }
+
+  #resolveClosed: (() => void) | undefined;
+
+  /** Once closing: idle workers end; when none is left, close() resolves. */
+  #checkClosed(): void {
+    if (!this.#closed) return;
+    for (const worker of this.#workers) {
+      if (worker.current === undefined && !worker.retiring) {
+        worker.end();
+        setTimeout(() => worker.kill(), EXIT_GRACE_MS).unref();
+      }
+    }
+    if (this.#workers.size === 0) this.#resolveClosed?.();
+  }
+}
+
+function isDetachedError(error: unknown): boolean {
+  return error instanceof TypeError && /detached/i.test(error.message);
+}
+
+const schedulers = new WeakMap<ProcessPool, PoolScheduler>();
+
+/**
+ * Worker processes that run {@link PythonFunction} and {@link Outliers} calls: each a plain
+ * `python` (any CPython from 3.9, numpy optional), so a crash, a leak or a stuck call costs one
+ * call and not the Node process, and calls run in parallel on every core.
+ *
+ * ```ts
+ * await using pool = new ProcessPool();                 // one worker per usable CPU
+ * const norm = new PythonFunction('numpy', 'linalg.norm', { pool });
+ * const n = await norm.callAsync([new Float64Array([3, 4])]);   // 5
+ * ```
+ *
+ * Arguments and results are the same as in-process. Arrays go through memory shared with the
+ * worker: an argument array is copied into it once, or not at all if it was made by
+ * {@link ProcessPool.allocate}; a large result array is written once by the worker and mapped
+ * here. A pool belongs to the thread (main or Worker) that made it; its workers end with that
+ * thread, and with the process, even if it is killed.
+ */
+export class ProcessPool implements AsyncDisposable {
+  /**
+   * Starts the worker processes (they import nothing until their first call).
+   *
+   * @throws TypeError if an option has the wrong type.
+   */
+  constructor(options: ProcessPoolOptions = {}) {
+    checkOptions(options);
+    schedulers.set(this, new PoolScheduler(options));
+  }
+
+  /** The process ids of the live worker processes, for monitoring. */
+  get pids(): number[] {
+    return schedulerOf(this).pids;
+  }
+
+  /**
+   * A typed array in memory shared with the workers: fill it and pass it, and it reaches
+   * Python with no copy at all. The memory is shared: do not write it while a call that was
+   * given it runs. It is freed when the array is garbage-collected.
+   *
+   * ```ts
+   * const values = pool.allocate(Float64Array, 1_000_000);
+   * values.set(readings);
+   * await detector.detectAsync(values);
+   * ```
+   */
+  allocate<T extends TypedArray>(type: TypedArrayConstructor<T>, length: number): T {
+    if (
+      typeof type !== 'function' ||
+      typeof (type as { BYTES_PER_ELEMENT?: unknown }).BYTES_PER_ELEMENT !== 'number'
+    ) {
+      throw new TypeError('type must be a typed array constructor, such as Float64Array');
+    }
+    if (!Number.isSafeInteger(length) || length < 0) {
+      throw new TypeError('length must be a whole number >= 0');
+    }
+    return schedulerOf(this).allocate(type, length);
+  }
+
+  /**
+   * Closes the pool: calls still queued reject with {@link ClosedError}, calls running finish
+   * (their promises settle as usual), then every worker exits as `python` does (atexit
+   * handlers run). Resolves when all of them have exited. Idempotent. A worker that has not
+   * exited 5 s after its last call is killed.
+   */
+  close(): Promise<void> {
+    return schedulerOf(this).close();
+  }
+
+  /** {@link ProcessPool.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** The scheduler behind `pool`, the place its objects' calls run. @internal */
+export function schedulerOf(pool: ProcessPool): CallPlace & {
+  readonly pids: number[];
+  readonly closed: boolean;
+  allocate<T extends TypedArray>(type: TypedArrayConstructor<T>, length: number): T;
+  close(): Promise<void>;
+} {
+  const scheduler = schedulers.get(pool);
+  if (scheduler === undefined) throw new TypeError('options.pool must be a ProcessPool');
+  return scheduler;
+}
+
+/** The place of an object made with `{ pool }`: the pool's scheduler. @internal */
+export function placeOf(pool: unknown): CallPlace {
+  if (!(pool instanceof ProcessPool)) throw new TypeError('options.pool must be a ProcessPool');
+  const scheduler = schedulerOf(pool);
+  if (scheduler.closed) throw new ClosedError('the ProcessPool is closed');
+  return scheduler;
+}
+
+function checkOptions(options: ProcessPoolOptions): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError('options must be an object');
+  }
+  const whole = (name: keyof ProcessPoolOptions, min: number): void => {
+    const value = options[name];
+    if (
+      value !== undefined &&
+      (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min)
+    ) {
+      throw new TypeError(`options.${name} must be a whole number >= ${min}`);
+    }
+  };
+  whole('processes', 1);
+  whole('maxCallsPerProcess', 1);
+  whole('killAfterMs', 0);
+  const rss = options.maxRssMb;
+  if (rss !== undefined && (typeof rss !== 'number' || !(rss > 0))) {
+    throw new TypeError('options.maxRssMb must be a number > 0');
+  }
+  if (
+    options.python !== undefined &&
+    (typeof options.python !== 'string' || options.python === '')
+  ) {
+    throw new TypeError('options.python must be a non-empty string');
+  }
+  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) {
+    throw new TypeError('options.env must be an object');
+  }
+}

@@ -1,0 +1,406 @@
+// ProcessPool: the same calls as in-process, in worker processes (docs/processes.md). Real
+// processes, no mocks: every fault below happens to a real python.
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { afterAll, describe, expect, it } from 'vitest';
+
+import {
+  AbortError,
+  ClosedError,
+  Outliers,
+  ProcessExitError,
+  ProcessPool,
+  PythonError,
+  PythonFunction,
+  PythonStartError,
+  ResultError,
+  ndarray,
+} from '../../src/index.js';
+import { BUILD_PYTHON, PROBE_DIR, ROOT, uniform } from '../helpers.js';
+
+const paths = [PROBE_DIR];
+const pool = new ProcessPool({ processes: 2, python: BUILD_PYTHON, killAfterMs: 500 });
+afterAll(() => pool.close());
+
+const fault = (name: string, p: ProcessPool = pool) =>
+  new PythonFunction('pool_faults', name, { pool: p, paths });
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('values', () => {
+  const inProcess = (name: string) => new PythonFunction('functions', name, { paths });
+  const pooled = (name: string) => new PythonFunction('functions', name, { paths, pool });
+
+  // Each case: the function, its arguments and keyword arguments, and int64.
+  const cases: [
+    string,
+    unknown[],
+    (Record<string, unknown> | undefined)?,
+    ('int32' | 'float64')?,
+  ][] = [
+    ['python_values', []],
+    ['scalars', []],
+    ['layouts', []],
+    ['shaped', [3, 4]],
+    ['shaped', [0, 4]],
+    ['fresh_in_list', [3]],
+    ['fresh', [100_000]],
+    ['int64_values', [[1, 2, 3]], undefined, 'int32'],
+    ['int64_values', [[1, 2 ** 40]], undefined, 'float64'],
+    ['uint64_values', [[1, 2]]],
+    ['echo', [{ a: [1, 2.5, -0, null, undefined, true, 'x', 2n ** 80n, -(2n ** 63n)] }]],
+    ['echo', [new Float32Array([1, 2, 3])]],
+    ['echo', [ndarray(new Int16Array(6), [2, 3])]],
+    ['echo', [uniform(50_000)]],
+    ['echo', [uniform(10).subarray(3, 7)]],
+    ['echo', [new Uint8ClampedArray([1, 2, 255])]],
+    ['echo', [{ x: new BigUint64Array([1n, 2n ** 64n - 1n]), y: [new Float64Array(0)] }]],
+  ];
+  for (const dtype of [
+    'bool',
+    'int8',
+    'uint16',
+    'int32',
+    'uint32',
+    'int64',
+    'float16',
+    'float32',
+  ]) {
+    cases.push(['of_dtype', [dtype]]);
+  }
+
+  it.each(cases)('%s gives what it gives in-process', async (name, args, kwargs, int64) => {
+    const options = int64 === undefined ? undefined : { int64 };
+    let expected: unknown;
+    try {
+      expected = inProcess(name).call(args as never, kwargs as never, options);
+    } catch (error) {
+      await expect(pooled(name).callAsync(args as never, kwargs as never, options)).rejects.toThrow(
+        (error as Error).message,
+      );
+      return;
+    }
+    expect(await pooled(name).callAsync(args as never, kwargs as never, options)).toEqual(expected);
+  });
+
+  it('bad results are ResultErrors with the in-process messages', async () => {
+    for (const kind of [
+      'set',
+      'generator',
+      'object_array',
+      'complex',
+      'custom',
+      'int_key',
+      'self',
+      'datetime',
+    ]) {
+      let message = '';
+      try {
+        inProcess('bad').call([kind]);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).not.toBe('');
+      const pooledError = await pooled('bad')
+        .callAsync([kind])
+        .catch((e: unknown) => e);
+      expect(pooledError).toBeInstanceOf(ResultError);
+      expect([kind, (pooledError as Error).message]).toEqual([kind, message]);
+    }
+  });
+
+  it('refuses bad arguments with the TypeErrors of in-process calls', async () => {
+    const bad: unknown[][] = [
+      [() => 1],
+      [Symbol('s')],
+      [new Map()],
+      [new ArrayBuffer(8)],
+      [{ a: [1, new Date()] }],
+      [{ data: new Float64Array(3), shape: [2, 2] }],
+      [{ data: new Float64Array(4), shape: [2, -2] }],
+    ];
+    const detached = new Float64Array(4);
+    structuredClone(detached.buffer, { transfer: [detached.buffer] });
+    bad.push([detached]);
+    for (const args of bad) {
+      let message = '';
+      try {
+        inProcess('echo').call(args as never);
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).not.toBe('');
+      await expect(pooled('echo').callAsync(args as never)).rejects.toThrow(TypeError);
+      await expect(pooled('echo').callAsync(args as never)).rejects.toThrow(message);
+    }
+  });
+
+  it('a Python exception is a PythonError with its type and traceback', async () => {
+    const error = (await pooled('bad')
+      .callAsync(['raise'])
+      .catch((e: unknown) => e)) as PythonError;
+    expect(error).toBeInstanceOf(PythonError);
+    expect(error.type).toBe('ValueError');
+    expect(error.traceback).toContain('Traceback (most recent call last)');
+  });
+
+  it('an import error rejects the first call; a missing function too', async () => {
+    await expect(
+      new PythonFunction('no_such_module_here', 'f', { pool }).callAsync([]),
+    ).rejects.toMatchObject({ type: 'ModuleNotFoundError' });
+    await expect(
+      new PythonFunction('functions', 'nope', { pool, paths }).callAsync([]),
+    ).rejects.toMatchObject({ type: 'AttributeError' });
+  });
+
+  it('detectAsync gives in-process detect results; the sync methods name the async ones', async () => {
+    const values = uniform(200_000);
+    values[7] = 50;
+    values[150_000] = -50;
+    const here = new Outliers();
+    const there = new Outliers('outliers', 'detect', { pool });
+    expect(await there.detectAsync(values)).toEqual(here.detect(values));
+    expect(await there.detectAsync(values.subarray(0, 100))).toEqual(
+      here.detect(values.subarray(0, 100)),
+    );
+    expect(await there.detectAsync(new Float64Array(0))).toEqual(new Int32Array(0));
+    expect(() => there.detect(values)).toThrow(/use detectAsync\(\)/);
+    expect(() => pooled('echo').call([1])).toThrow(/use callAsync\(\)/);
+    expect(() => there.detect(values)).toThrow(TypeError);
+  });
+
+  it('an array from allocate() reaches Python with no copy, read-only', async () => {
+    const shared = pool.allocate(Float64Array, 100_000);
+    shared.fill(2);
+    const described = (await fault('describe').callAsync([shared])) as Record<string, unknown>;
+    expect(described).toMatchObject({ readonly: true, sum: 200_000, shape: [100_000] });
+    shared[0] = 1000; // the same memory: the worker sees the write
+    expect(await fault('describe').callAsync([shared.subarray(0, 2)])).toMatchObject({ sum: 1002 });
+  });
+
+  it('a view the function kept is not overwritten by later calls', async () => {
+    const solo = new ProcessPool({ processes: 1, python: BUILD_PYTHON });
+    const first = new Float64Array(10_000).fill(1);
+    const i = await fault('keep', solo).callAsync([first]);
+    await fault('describe', solo).callAsync([new Float64Array(10_000).fill(9)]);
+    expect(await fault('kept_first', solo).callAsync([i])).toBe(1);
+    await solo.close();
+  });
+});
+
+describe('faults cost one call', () => {
+  const crashes: [string, Record<string, unknown>][] = [
+    ['segfault', { signal: 'SIGSEGV', exitCode: null }],
+    ['abort', { signal: 'SIGABRT', exitCode: null }],
+    ['exit3', { signal: null, exitCode: 3 }],
+    ['kill_self', { signal: 'SIGKILL', exitCode: null }],
+  ];
+  it.each(crashes)('%s: ProcessExitError, and the pool goes on', async (name, expected) => {
+    const error = (await fault(name)
+      .callAsync([])
+      .catch((e: unknown) => e)) as ProcessExitError;
+    expect(error).toBeInstanceOf(ProcessExitError);
+    expect(error.code).toBe('ERR_PY_OUTLIERS_PROCESS_EXIT');
+    expect(error).toMatchObject(expected);
+    expect(error.pid).toBeGreaterThan(0);
+    if (name === 'abort') expect(error.stderr).toContain('about to abort');
+    expect(await fault('pid').callAsync([])).not.toBe(error.pid);
+  });
+
+  it('a crash beside other running calls: they finish, and no call runs twice', async () => {
+    const busy = new ProcessPool({ processes: 3, python: BUILD_PYTHON });
+    const counter = path.join(fs.mkdtempSync(path.join(ROOT, '.cache', 'pool-')), 'runs');
+    fs.mkdirSync(path.dirname(counter), { recursive: true });
+    const slow = [1, 2].map(() => fault('sleep', busy).callAsync([0.5]));
+    await new Promise((r) => setTimeout(r, 100));
+    const crash = fault('segfault', busy).callAsync([]);
+    const later = Array.from({ length: 6 }, () => fault('pid', busy).callAsync([]));
+    await expect(crash).rejects.toBeInstanceOf(ProcessExitError);
+    expect(await Promise.all(slow)).toEqual([0.5, 0.5]);
+    expect((await Promise.all(later)).length).toBe(6);
+    await busy.close();
+  });
+
+  it('SIGKILL from outside rejects the running call; the worker is replaced', async () => {
+    const solo = new ProcessPool({ processes: 1, python: BUILD_PYTHON });
+    const [pid] = [await fault('pid', solo).callAsync([])] as number[];
+    const running = fault('sleep', solo).callAsync([30]);
+    await new Promise((r) => setTimeout(r, 100));
+    process.kill(pid!, 'SIGKILL');
+    await expect(running).rejects.toMatchObject({ signal: 'SIGKILL', pid });
+    expect(await fault('pid', solo).callAsync([])).not.toBe(pid);
+    await solo.close();
+  });
+
+  it('an abort interrupts Python code; a call stuck in C is killed after killAfterMs', async () => {
+    const spin = fault('spin').callAsync([30], undefined, { signal: AbortSignal.timeout(200) });
+    await expect(spin).rejects.toBeInstanceOf(AbortError);
+    const start = Date.now();
+    const stuck = fault('sleep').callAsync([30], undefined, { signal: AbortSignal.timeout(200) });
+    await expect(stuck).rejects.toBeInstanceOf(AbortError);
+    // The kill frees the worker: later calls run. Generous margin over 200 + 500 ms: a loaded
+    // CI machine starts a new python slowly.
+    await Promise.all([fault('pid').callAsync([]), fault('pid').callAsync([])]);
+    expect(Date.now() - start).toBeLessThan(20_000);
+  });
+
+  it('a queued call that is aborted is never sent', async () => {
+    const solo = new ProcessPool({ processes: 1, python: BUILD_PYTHON });
+    const first = fault('sleep', solo).callAsync([0.3]);
+    const controller = new AbortController();
+    const queued = fault('exit3', solo).callAsync([], undefined, { signal: controller.signal });
+    controller.abort();
+    await expect(queued).rejects.toBeInstanceOf(AbortError);
+    expect(await first).toBe(0.3);
+    const [pid] = solo.pids;
+    expect(await fault('pid', solo).callAsync([])).toBe(pid);
+    await solo.close();
+  });
+
+  it('recycles after maxCallsPerProcess with 8 calls in flight, losing none', async () => {
+    const recycled = new ProcessPool({ processes: 2, python: BUILD_PYTHON, maxCallsPerProcess: 3 });
+    const pids = await Promise.all(
+      Array.from({ length: 8 }, () => fault('pid', recycled).callAsync([])),
+    );
+    expect(pids.length).toBe(8);
+    const counts = new Map<unknown, number>();
+    for (const pid of pids) counts.set(pid, (counts.get(pid) ?? 0) + 1);
+    expect(Math.max(...counts.values())).toBeLessThanOrEqual(3);
+    expect(counts.size).toBeGreaterThanOrEqual(3);
+    await recycled.close();
+  });
+
+  it('recycles a worker whose memory passes maxRssMb', async () => {
+    const leaky = new ProcessPool({ processes: 1, python: BUILD_PYTHON, maxRssMb: 150 });
+    const first = await fault('leak', leaky).callAsync([200]);
+    const second = await fault('pid', leaky).callAsync([]);
+    expect(second).not.toBe(first);
+    await leaky.close();
+  });
+
+  it('a worker that cannot start fails the calls with PythonStartError, backing off', async () => {
+    const broken = new ProcessPool({ processes: 2, python: '/no/such/python' });
+    const error = await fault('pid', broken)
+      .callAsync([])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PythonStartError);
+    expect((error as Error).message).toContain('/no/such/python');
+    // During the back-off no process is started: the call fails at once.
+    const t = Date.now();
+    await expect(fault('pid', broken).callAsync([])).rejects.toBeInstanceOf(PythonStartError);
+    expect(Date.now() - t).toBeLessThan(1000);
+    expect(broken.pids).toEqual([]);
+    await broken.close();
+  });
+});
+
+describe('lifetime', () => {
+  it('close(): queued calls reject, running ones finish, workers exit', async () => {
+    const closing = new ProcessPool({ processes: 1, python: BUILD_PYTHON });
+    await fault('pid', closing).callAsync([]); // started
+    const running = fault('sleep', closing).callAsync([0.3]);
+    await new Promise((r) => setTimeout(r, 100));
+    const queued = fault('pid', closing).callAsync([]);
+    const pids = closing.pids;
+    const closed = closing.close();
+    await expect(queued).rejects.toBeInstanceOf(ClosedError);
+    expect(await running).toBe(0.3);
+    await closed;
+    await closing.close(); // idempotent
+    expect(pids.every((pid) => !alive(pid))).toBe(true);
+    expect(() => fault('pid', closing)).toThrow(ClosedError);
+  });
+
+  it('a SIGKILLed parent leaves no worker behind', async () => {
+    const script = `
+      const { ProcessPool, PythonFunction } = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+      const pool = new ProcessPool({ processes: 2, python: ${JSON.stringify(BUILD_PYTHON)} });
+      const f = new PythonFunction('time', 'sleep', { pool });
+      f.callAsync([60]);
+      setTimeout(() => console.log(JSON.stringify(pool.pids)), 1500);
+    `;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const pids = await new Promise<number[]>((resolve) => {
+      child.stdout.once('data', (chunk: Buffer) =>
+        resolve(JSON.parse(chunk.toString()) as number[]),
+      );
+    });
+    expect(pids.length).toBe(2);
+    expect(pids.every(alive)).toBe(true);
+    child.kill('SIGKILL');
+    const deadline = Date.now() + 10_000;
+    while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('an idle pool does not keep Node running', () => {
+    const script = `
+      const { ProcessPool, PythonFunction } = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+      const pool = new ProcessPool({ processes: 1, python: ${JSON.stringify(BUILD_PYTHON)} });
+      new PythonFunction('os', 'getpid', { pool }).callAsync([]).then((pid) => console.log('ran', pid));
+    `;
+    const ran = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(ran.status).toBe(0);
+    expect(ran.stdout).toMatch(/^ran \d+/);
+  });
+
+  it('rejects bad options with TypeErrors', () => {
+    expect(() => new ProcessPool({ processes: 0 })).toThrow(TypeError);
+    expect(() => new ProcessPool({ killAfterMs: -1 })).toThrow(TypeError);
+    expect(() => new ProcessPool({ maxRssMb: 0 })).toThrow(TypeError);
+    expect(() => new PythonFunction('os', 'getpid', { pool: {} as ProcessPool })).toThrow(
+      TypeError,
+    );
+    expect(() => pool.allocate(Float64Array, -1)).toThrow(TypeError);
+  });
+});
+
+// Other Pythons, without numpy (pyenv's): plain values, and arrays as memoryviews.
+const pyenvRoot = spawnSync('pyenv', ['root'], { encoding: 'utf8' }).stdout?.trim();
+const otherPythons = ['3.9', '3.12', '3.13']
+  .map((minor) => {
+    const dir = pyenvRoot ? path.join(pyenvRoot, 'versions') : '';
+    const found =
+      dir && fs.existsSync(dir)
+        ? fs.readdirSync(dir).find((v) => v.startsWith(`${minor}.`))
+        : undefined;
+    return found === undefined ? undefined : path.join(dir, found, 'bin', 'python3');
+  })
+  .filter((p): p is string => p !== undefined && fs.existsSync(p));
+
+describe.skipIf(otherPythons.length === 0)('any CPython from 3.9, numpy or not', () => {
+  it.each(otherPythons)('%s', async (python) => {
+    const other = new ProcessPool({ processes: 1, python });
+    const version = await fault('version', other).callAsync([]);
+    expect(python).toContain(`${String(version)}.`);
+    expect(
+      await new PythonFunction('builtins', 'sorted', { pool: other }).callAsync([[3, 1, 2]]),
+    ).toEqual([1, 2, 3]);
+    const big = new Float64Array(50_000).fill(0.5);
+    const described = await fault('describe', other).callAsync([big]);
+    const hasNumpy = (described as { kind: string }).kind === 'ndarray';
+    expect(described).toMatchObject({ readonly: true, sum: 25_000, shape: [50_000] });
+    if (!hasNumpy) expect(described).toMatchObject({ kind: 'memoryview', format: 'd' });
+    expect(
+      await fault('describe', other).callAsync([ndarray(new Int32Array(6).fill(1), [2, 3])]),
+    ).toMatchObject({
+      shape: [2, 3],
+      sum: 6,
+    });
+    if (!hasNumpy) {
+      expect(await fault('double_memoryview', other).callAsync([new Float64Array([1, 2])])).toEqual(
+        new Float64Array([2, 4]),
+      );
+    }
+    await other.close();
+  });
+});
