@@ -21,7 +21,11 @@ import {
 import { BUILD_PYTHON, PROBE_DIR, ROOT, uniform } from '../helpers.js';
 
 const paths = [PROBE_DIR];
-const pool = new ProcessPool({ processes: 2, python: BUILD_PYTHON, killAfterMs: 500 });
+// The workers run none of our native code: under `make asan` they must not preload its
+// runtime either (ASan would turn a worker's SIGSEGV into its own report and SIGABRT).
+const env = { ...process.env, LD_PRELOAD: undefined };
+const base = { python: BUILD_PYTHON, env };
+const pool = new ProcessPool({ ...base, processes: 2, killAfterMs: 500 });
 afterAll(() => pool.close());
 
 const fault = (name: string, p: ProcessPool = pool) =>
@@ -188,7 +192,7 @@ describe('values', () => {
   });
 
   it('a view the function kept is not overwritten by later calls', async () => {
-    const solo = new ProcessPool({ processes: 1, python: BUILD_PYTHON });
+    const solo = new ProcessPool({ ...base, processes: 1 });
     const first = new Float64Array(10_000).fill(1);
     const i = await fault('keep', solo).callAsync([first]);
     await fault('describe', solo).callAsync([new Float64Array(10_000).fill(9)]);
@@ -217,9 +221,7 @@ describe('faults cost one call', () => {
   });
 
   it('a crash beside other running calls: they finish, and no call runs twice', async () => {
-    const busy = new ProcessPool({ processes: 3, python: BUILD_PYTHON });
-    const counter = path.join(fs.mkdtempSync(path.join(ROOT, '.cache', 'pool-')), 'runs');
-    fs.mkdirSync(path.dirname(counter), { recursive: true });
+    const busy = new ProcessPool({ ...base, processes: 3 });
     const slow = [1, 2].map(() => fault('sleep', busy).callAsync([0.5]));
     await new Promise((r) => setTimeout(r, 100));
     const crash = fault('segfault', busy).callAsync([]);
@@ -231,7 +233,7 @@ describe('faults cost one call', () => {
   });
 
   it('SIGKILL from outside rejects the running call; the worker is replaced', async () => {
-    const solo = new ProcessPool({ processes: 1, python: BUILD_PYTHON });
+    const solo = new ProcessPool({ ...base, processes: 1 });
     const [pid] = [await fault('pid', solo).callAsync([])] as number[];
     const running = fault('sleep', solo).callAsync([30]);
     await new Promise((r) => setTimeout(r, 100));
@@ -254,7 +256,7 @@ describe('faults cost one call', () => {
   });
 
   it('a queued call that is aborted is never sent', async () => {
-    const solo = new ProcessPool({ processes: 1, python: BUILD_PYTHON });
+    const solo = new ProcessPool({ ...base, processes: 1 });
     const first = fault('sleep', solo).callAsync([0.3]);
     const controller = new AbortController();
     const queued = fault('exit3', solo).callAsync([], undefined, { signal: controller.signal });
@@ -267,7 +269,7 @@ describe('faults cost one call', () => {
   });
 
   it('recycles after maxCallsPerProcess with 8 calls in flight, losing none', async () => {
-    const recycled = new ProcessPool({ processes: 2, python: BUILD_PYTHON, maxCallsPerProcess: 3 });
+    const recycled = new ProcessPool({ processes: 2, ...base, maxCallsPerProcess: 3 });
     const pids = await Promise.all(
       Array.from({ length: 8 }, () => fault('pid', recycled).callAsync([])),
     );
@@ -280,7 +282,7 @@ describe('faults cost one call', () => {
   });
 
   it('recycles a worker whose memory passes maxRssMb', async () => {
-    const leaky = new ProcessPool({ processes: 1, python: BUILD_PYTHON, maxRssMb: 150 });
+    const leaky = new ProcessPool({ processes: 1, ...base, maxRssMb: 150 });
     const first = await fault('leak', leaky).callAsync([200]);
     const second = await fault('pid', leaky).callAsync([]);
     expect(second).not.toBe(first);
@@ -305,7 +307,7 @@ describe('faults cost one call', () => {
 
 describe('lifetime', () => {
   it('close(): queued calls reject, running ones finish, workers exit', async () => {
-    const closing = new ProcessPool({ processes: 1, python: BUILD_PYTHON });
+    const closing = new ProcessPool({ ...base, processes: 1 });
     await fault('pid', closing).callAsync([]); // started
     const running = fault('sleep', closing).callAsync([0.3]);
     await new Promise((r) => setTimeout(r, 100));
@@ -379,7 +381,7 @@ const otherPythons = ['3.9', '3.12', '3.13']
 
 describe.skipIf(otherPythons.length === 0)('any CPython from 3.9, numpy or not', () => {
   it.each(otherPythons)('%s', async (python) => {
-    const other = new ProcessPool({ processes: 1, python });
+    const other = new ProcessPool({ processes: 1, python, env });
     const version = await fault('version', other).callAsync([]);
     expect(python).toContain(`${String(version)}.`);
     expect(
