@@ -96,6 +96,7 @@
       "sources": [
         "native/pool/napi_util.cc",
         "native/pool/pool_addon.cc",
+        "native/pool/process_reaper.cc",
         "native/pool/shared_memory.cc",
         "native/runtime/cpu_budget.cc"
       ],

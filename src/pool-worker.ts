@@ -117,6 +117,7 @@ export class WorkerProcess implements ArrayPlacer {
       stdio: ['ignore', 'inherit', 'pipe', 'pipe', 'pipe'],
       env: settings.env,
     });
+    if (this.child.pid !== undefined) poolAddon().watchProcess(this.child.pid);
     this.#channel = this.child.stdio[3] as Socket;
     this.#aborts = this.child.stdio[4] as Socket;
     this.#aborts.on('error', () => {});
@@ -133,6 +134,7 @@ export class WorkerProcess implements ArrayPlacer {
       this.#ended(null, null);
     });
     this.child.on('exit', (code, signal) => {
+      if (this.child.pid !== undefined) poolAddon().unwatchProcess(this.child.pid);
       // The stderr pipe may still hold the last lines (a fault handler's traceback): wait for
       // its end, but not for a grandchild that keeps it open.
       const timer = setTimeout(() => this.#ended(code, signal), 200);

@@ -18,6 +18,10 @@ export interface PoolAddon {
   mapFile(path: string, bytes: number): ArrayBuffer;
   /** The CPUs this process may use: affinity mask and cgroup quota (native/runtime/cpu_budget.h). */
   usableCpus(): number;
+  /** Kill `pid` (SIGKILL) if this environment (the process, or a Worker) ends while it lives. */
+  watchProcess(pid: number): void;
+  /** `pid` has exited: forget it. */
+  unwatchProcess(pid: number): void;
 }
 
 const ROOT = path.resolve(__dirname, '..');

@@ -5,6 +5,7 @@
 #include <node_api.h>
 
 #include "pool/napi_util.h"
+#include "pool/process_reaper.h"
 #include "pool/shared_memory.h"
 #include "runtime/cpu_budget.h"
 
@@ -24,6 +25,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"createRegion", nullptr, CreateRegion, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"mapFile", nullptr, MapFile, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"usableCpus", nullptr, UsableCpus, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"watchProcess", nullptr, WatchProcess, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"unwatchProcess", nullptr, UnwatchProcess, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(methods) / sizeof(methods[0]), methods);
   return exports;

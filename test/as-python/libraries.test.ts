@@ -29,7 +29,11 @@ function plainPython(func: string): number[] {
   return JSON.parse(run.stdout) as number[];
 }
 
-async function inNode(func: string, method: 'detect' | 'detectAsync'): Promise<number[]> {
+async function inNode(
+  func: string,
+  method: 'detect' | 'detectAsync',
+  pooled = false,
+): Promise<number[]> {
   const env: NodeJS.ProcessEnv = { ...process.env, PY_OUTLIERS_PYTHON: python };
   delete env['PYTHONUNBUFFERED'];
   const run = await runNode(
@@ -37,8 +41,9 @@ async function inNode(func: string, method: 'detect' | 'detectAsync'): Promise<n
      // A Buffer from readFileSync may sit inside a larger pooled ArrayBuffer (Node 26 does so).
      const bytes = require('fs').readFileSync(${JSON.stringify(input)});
      const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
-     const o = new lib.Outliers('libraries', ${JSON.stringify(func)}, { paths: [${JSON.stringify(PROBE_DIR)}] });
-     Promise.resolve(o.${method}(values)).then((r) => console.log(JSON.stringify(Array.from(r))));`,
+     const pool = ${pooled} ? new lib.ProcessPool({ processes: 1 }) : undefined;
+     const o = new lib.Outliers('libraries', ${JSON.stringify(func)}, { paths: [${JSON.stringify(PROBE_DIR)}], pool });
+     Promise.resolve(o.${method}(values)).then((r) => { console.log(JSON.stringify(Array.from(r))); return pool?.close(); });`,
     { env },
   );
   expect(run.stderr).toBe('');
@@ -58,6 +63,7 @@ describe.runIf(python)('libraries inside py-outliers agree with plain Python', (
       for (const i of [7, 113, 835]) expect(expected).toContain(i); // the seeded outliers
       expect(await inNode(func, 'detect')).toEqual(expected);
       expect(await inNode(func, 'detectAsync')).toEqual(expected);
+      expect(await inNode(func, 'detectAsync', true)).toEqual(expected); // a worker process
     });
   }
 });
@@ -71,55 +77,66 @@ describe.runIf(python)('PythonFunction on real library functions agrees with pla
   fs.writeFileSync(path.join(scratch, 'matrix.f64'), Buffer.from(matrix.buffer));
   fs.writeFileSync(path.join(scratch, 'embeddings.f32'), Buffer.from(embeddings.buffer));
 
-  it('IsolationForest scores, find_peaks, a float32 norm, percentile and median', async () => {
-    const script =
-      `import sys, json; sys.path.insert(0, ${JSON.stringify(PROBE_DIR)})\n` +
-      `import libraries\n` +
-      `print(json.dumps(libraries.plain_python_answers(sys.argv[1])))`;
-    const plain = spawnSync(python!, ['-c', script, scratch], { encoding: 'utf8' });
-    expect(plain.stderr).toBe('');
-    const expected = JSON.parse(plain.stdout) as Record<string, unknown>;
+  it.each([
+    ['in-process', false],
+    ['in a worker process', true],
+  ])(
+    'IsolationForest scores, find_peaks, a float32 norm, percentile and median, %s',
+    async (_, pooled) => {
+      const script =
+        `import sys, json; sys.path.insert(0, ${JSON.stringify(PROBE_DIR)})\n` +
+        `import libraries\n` +
+        `print(json.dumps(libraries.plain_python_answers(sys.argv[1])))`;
+      const plain = spawnSync(python!, ['-c', script, scratch], { encoding: 'utf8' });
+      expect(plain.stderr).toBe('');
+      const expected = JSON.parse(plain.stdout) as Record<string, unknown>;
 
-    const env: NodeJS.ProcessEnv = { ...process.env, PY_OUTLIERS_PYTHON: python };
-    delete env['PYTHONUNBUFFERED'];
-    const run = await runNode(
-      `const { PythonFunction, ndarray } = require(${JSON.stringify(PACKAGE_ENTRY)});
+      const env: NodeJS.ProcessEnv = { ...process.env, PY_OUTLIERS_PYTHON: python };
+      delete env['PYTHONUNBUFFERED'];
+      const run = await runNode(
+        `const { PythonFunction, ProcessPool, ndarray } = require(${JSON.stringify(PACKAGE_ENTRY)});
        const fs = require('fs');
+       (async () => {
+       const pool = ${pooled} ? new ProcessPool({ processes: 2 }) : undefined;
+       const run = (f, args, kwargs) => (pool ? f.callAsync(args, kwargs) : f.call(args, kwargs));
        const read = (name, Kind) => { const b = fs.readFileSync(${JSON.stringify(scratch)} + '/' + name);
          return new Kind(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
        const x = read('x.f64', Float64Array);
        const X = ndarray(read('matrix.f64', Float64Array), [10000, 8]);
        const E = ndarray(read('embeddings.f32', Float32Array), [1000, 384]);
-       const scores = new PythonFunction('libraries', 'isolation_scores', { paths: [${JSON.stringify(PROBE_DIR)}] }).call([X]);
-       const [peaks, props] = new PythonFunction('scipy.signal', 'find_peaks').call([x], { height: 0.5, distance: 5 });
-       const norms = new PythonFunction('numpy', 'linalg.norm').call([E], { axis: 1 });
-       const pct = new PythonFunction('numpy', 'percentile').call([x, [5, 50, 95]]);
-       const median = new PythonFunction('numpy', 'median').call([x]);
+       const scores = await run(new PythonFunction('libraries', 'isolation_scores', { paths: [${JSON.stringify(PROBE_DIR)}], pool }), [X]);
+       const [peaks, props] = await run(new PythonFunction('scipy.signal', 'find_peaks', { pool }), [x], { height: 0.5, distance: 5 });
+       const norms = await run(new PythonFunction('numpy', 'linalg.norm', { pool }), [E], { axis: 1 });
+       const pct = await run(new PythonFunction('numpy', 'percentile', { pool }), [x, [5, 50, 95]]);
+       const median = await run(new PythonFunction('numpy', 'median', { pool }), [x]);
        const kinds = [scores, peaks, props.peak_heights, norms, pct].map((a) => a.constructor.name + ':' + a.length);
        console.log(JSON.stringify({ kinds, typeofMedian: typeof median, answers: {
          isolation: Array.from(scores), peaks: [Array.from(peaks, Number), { peak_heights: Array.from(props.peak_heights) }],
-         norms: Array.from(norms), percentiles: Array.from(pct), median } }));`,
-      { env },
-    );
-    expect(run.stderr).toBe('');
-    expect(run.status).toBe(0);
-    const got = JSON.parse(run.stdout) as {
-      kinds: string[];
-      typeofMedian: string;
-      answers: unknown;
-    };
-    const peakCount = (expected['peaks'] as number[][])[0]!.length;
-    expect(peakCount).toBeGreaterThan(10);
-    expect(got.kinds).toEqual([
-      'Float64Array:10000',
-      `BigInt64Array:${peakCount}`,
-      `Float64Array:${peakCount}`,
-      'Float32Array:1000',
-      'Float64Array:3',
-    ]);
-    expect(got.typeofMedian).toBe('number');
-    expect(got.answers).toEqual(expected);
-  });
+         norms: Array.from(norms), percentiles: Array.from(pct), median } }));
+       await pool?.close();
+       })();`,
+        { env },
+      );
+      expect(run.stderr).toBe('');
+      expect(run.status).toBe(0);
+      const got = JSON.parse(run.stdout) as {
+        kinds: string[];
+        typeofMedian: string;
+        answers: unknown;
+      };
+      const peakCount = (expected['peaks'] as number[][])[0]!.length;
+      expect(peakCount).toBeGreaterThan(10);
+      expect(got.kinds).toEqual([
+        'Float64Array:10000',
+        `BigInt64Array:${peakCount}`,
+        `Float64Array:${peakCount}`,
+        'Float32Array:1000',
+        'Float64Array:3',
+      ]);
+      expect(got.typeofMedian).toBe('number');
+      expect(got.answers).toEqual(expected);
+    },
+  );
 });
 
 describe.runIf(python)('examples/functions', () => {

@@ -31,13 +31,18 @@ afterAll(() => pool.close());
 const fault = (name: string, p: ProcessPool = pool) =>
   new PythonFunction('pool_faults', name, { pool: p, paths });
 
+/** Whether `pid` runs: it exists and is not a zombie (a dead process not yet reaped). */
 function alive(pid: number): boolean {
   try {
-    process.kill(pid, 0);
-    return true;
+    return !/^State:\s+Z/m.test(fs.readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return false;
   }
+}
+
+/** Whether `pid` is gone from the process table (reaped), or waits to be. */
+function reaped(pid: number): boolean {
+  return !fs.existsSync(`/proc/${pid}`);
 }
 
 describe('values', () => {
@@ -342,6 +347,31 @@ describe('lifetime', () => {
     const deadline = Date.now() + 10_000;
     while (pids.some(alive) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     expect(pids.filter(alive)).toEqual([]);
+  });
+
+  it('a pool made in a Worker: calls run, and terminate() ends its worker processes', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const worker = new Worker(
+      `const { parentPort } = require('node:worker_threads');
+       const { ProcessPool, PythonFunction } = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+       const pool = new ProcessPool({ processes: 2, python: ${JSON.stringify(BUILD_PYTHON)} });
+       const sleep = new PythonFunction('time', 'sleep', { pool });
+       new PythonFunction('os', 'getpid', { pool }).callAsync([]).then((pid) => {
+         sleep.callAsync([60]); // still running when the Worker is terminated
+         parentPort.postMessage({ pid, pids: pool.pids });
+       });`,
+      { eval: true },
+    );
+    const { pid, pids } = await new Promise<{ pid: number; pids: number[] }>((resolve) =>
+      worker.once('message', resolve),
+    );
+    expect(pids).toContain(pid);
+    await new Promise((r) => setTimeout(r, 200));
+    await worker.terminate();
+    const deadline = Date.now() + 10_000;
+    while (!pids.every(reaped) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(pids.filter((p) => !reaped(p))).toEqual([]); // dead, and no zombies left
   });
 
   it('an idle pool does not keep Node running', () => {
