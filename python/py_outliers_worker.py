@@ -566,9 +566,9 @@ def _end_with_parent(parent):
 
 
 def _tune_malloc():
-    """glibc's malloc thresholds as the in-process addon sets them (docs/memory-and-safety.md,
-    "The allocator"): without them numpy's large temporaries are returned to the kernel on every
-    free, and detect on 100k values took 6.5 ms instead of 0.2 ms here. Set with mallopt, in
+    """glibc's malloc thresholds as the in-process addon sets them (docs/architecture.md,
+    "malloc thresholds"): without them numpy's large temporaries are returned to the kernel on
+    every free, and detect on 100k values took 6.5 ms instead of 0.2 ms here. Set with mallopt, in
     this process only: a program it runs (subprocess, exec) starts with glibc's defaults.
     PY_OUTLIERS_MALLOC_TUNING=0 leaves them alone, as in-process."""
     if os.environ.get("PY_OUTLIERS_MALLOC_TUNING") == "0":
