@@ -333,8 +333,11 @@ class PoolScheduler implements CallPlace {
 
   readonly #events = {
     ready: (): void => {
+      const recovered = this.#startError !== undefined;
       this.#startFailures = 0;
       this.#startError = undefined;
+      // After failed starts, workers start one at a time: one is up, so start the rest.
+      if (recovered) this.#fill();
       this.#dispatch();
     },
     reply: (worker: WorkerProcess, callId: number, reply: Reply): void => {

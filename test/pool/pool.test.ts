@@ -2,6 +2,7 @@
 // processes, no mocks: every fault below happens to a real python.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -307,6 +308,37 @@ describe('faults cost one call', () => {
     expect(Date.now() - t).toBeLessThan(1000);
     expect(broken.pids).toEqual([]);
     await broken.close();
+  });
+});
+
+describe('recovery', () => {
+  it('after failed starts and the back-off, the pool starts again, to its full size', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-pool-'));
+    const flag = path.join(dir, 'ok');
+    const python = path.join(dir, 'python');
+    // An interpreter that fails to start until `flag` exists.
+    fs.writeFileSync(
+      python,
+      `#!/bin/sh\n[ -e ${JSON.stringify(flag)} ] || { echo 'not yet' >&2; exit 1; }\nexec ${JSON.stringify(BUILD_PYTHON)} "$@"\n`,
+      { mode: 0o755 },
+    );
+    const flaky = new ProcessPool({ processes: 2, python, env });
+    await expect(fault('pid', flaky).callAsync([])).rejects.toThrow(/not yet/);
+    fs.writeFileSync(flag, '');
+    // During the back-off (0.5 s per failed start, doubling) calls fail at once; then one runs.
+    let pid: unknown;
+    const deadline = Date.now() + 10_000;
+    while (pid === undefined && Date.now() < deadline) {
+      pid = await fault('pid', flaky)
+        .callAsync([])
+        .catch(() => new Promise((r) => setTimeout(r, 100)).then(() => undefined));
+    }
+    expect(pid).toBeGreaterThan(0);
+    while (flaky.pids.length < 2 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(flaky.pids.length).toBe(2);
+    await flaky.close();
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 });
 
