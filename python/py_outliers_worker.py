@@ -44,8 +44,8 @@ except ImportError:  # arrays are memoryviews then
 CALL, ABORT, FORGET, CLOSE = 0, 1, 2, 3
 READY, REPLY = 0, 1
 OK, PYTHON_ERROR, INVALID, TYPE_ERROR = 0, 1, 2, 3
-INT64_BIGINT, INT64_INT32, INT64_FLOAT64 = 0, 1, 2  # src/pool-wire.ts, INT64_MODES
-FUNCTION, DETECT = 0, 1  # the contracts
+INT64_BIGINT, INT64_INT32 = 0, 1  # src/pool-wire.ts, INT64_MODES (2 is float64)
+DETECT = 1  # detect's contract (0 is PythonFunction's)
 EXT_ARRAY, EXT_BIGINT, EXT_OBJECT = 1, 2, 3
 MAX_DEPTH = 200  # native/values/plain_value.h, kMaxDepth
 MAX_EXACT = 2**53
@@ -363,11 +363,6 @@ class Result:
                 out[:] = data
             where = [f"/proc/{os.getpid()}/fd/{fd}", len(data)]
         return wire.ExtType(EXT_ARRAY, wire.packb([dtype, shape, where]))
-
-    def close(self):
-        for fd in self.files:
-            os.close(fd)
-        self.files = []
 
 
 def detect_result(result, length):

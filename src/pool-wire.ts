@@ -9,9 +9,11 @@
  */
 import { types } from 'node:util';
 
-import { Decoder, Encoder, ExtData, ExtensionCodec } from '@msgpack/msgpack';
+// Types only: the package is loaded on first use (msgpack() below). Loading it took ~13 ms,
+// which every program that imports py-outliers paid, pool or not.
+import type * as MessagePack from '@msgpack/msgpack';
 
-import type { Int64As } from './values.js';
+import { describe, type Int64As, type TypedArray } from './values.js';
 
 /** Ext codes: python/py_outliers_worker.py's EXT_ARRAY and EXT_BIGINT. */
 const EXT_ARRAY = 1;
@@ -29,11 +31,6 @@ export const INT64_MODES: Readonly<Record<Int64As, number>> = Object.freeze({
   int32: 1,
   float64: 2,
 });
-
-export type TypedArray = ArrayBufferView & {
-  readonly length: number;
-  readonly BYTES_PER_ELEMENT: number;
-};
 
 /** The wire's dtype of each typed array (numpy's codes: kind and size). */
 const DTYPES = new Map<string, string>([
@@ -88,14 +85,32 @@ export class ArrayRef {
   bytes = new Uint8Array(0);
 }
 
-const codec = new ExtensionCodec();
-codec.register({
-  type: EXT_ARRAY,
-  encode: (value) => (value instanceof ArrayRef ? value.bytes : null),
-  decode: () => null,
-});
-const encoder = new Encoder({ extensionCodec: codec, useBigInt64: true });
-const plainEncoder = new Encoder({ useBigInt64: true });
+interface Codecs {
+  readonly module: typeof MessagePack;
+  /** Messages, with ArrayRefs in them. */
+  readonly encoder: MessagePack.Encoder;
+  /** An array ext's own bytes. */
+  readonly plainEncoder: MessagePack.Encoder;
+}
+let codecs: Codecs | undefined;
+
+/** @msgpack/msgpack and this wire's encoders, made at the first pooled call. */
+function msgpack(): Codecs {
+  if (codecs !== undefined) return codecs;
+  const module = require('@msgpack/msgpack') as typeof MessagePack;
+  const codec = new module.ExtensionCodec();
+  codec.register({
+    type: EXT_ARRAY,
+    encode: (value) => (value instanceof ArrayRef ? value.bytes : null),
+    decode: () => null,
+  });
+  codecs = {
+    module,
+    encoder: new module.Encoder({ extensionCodec: codec, useBigInt64: true }),
+    plainEncoder: new module.Encoder({ useBigInt64: true }),
+  };
+  return codecs;
+}
 
 /**
  * Reads a call's arguments as the in-process reader does, into values MessagePack encodes.
@@ -138,7 +153,7 @@ class ArgumentReader {
       case 'bigint':
         return value >= INT64_MIN && value <= UINT64_MAX
           ? value
-          : new ExtData(EXT_BIGINT, new TextEncoder().encode(value.toString()));
+          : new (msgpack().module.ExtData)(EXT_BIGINT, new TextEncoder().encode(value.toString()));
       case 'object':
         if (value === null) return null;
         return this.#objectValue(value, depth);
@@ -157,7 +172,7 @@ class ArgumentReader {
       this.#fail('is an ArrayBuffer: pass a typed array over it (new Uint8Array(buffer))');
     }
     this.#fail(
-      `cannot be passed to Python: a ${constructorName(value)} is none of: typed array, ` +
+      `cannot be passed to Python: a ${describe(value)} is none of: typed array, ` +
         '{ data, shape }, number, bigint, boolean, string, null, undefined, array, plain object',
     );
   }
@@ -226,7 +241,7 @@ class ArgumentReader {
           'copy (.slice())',
       );
     }
-    const dtype = DTYPES.get(constructorName(array));
+    const dtype = DTYPES.get(describe(array));
     if (dtype === undefined) this.#fail('is a typed array of a kind this build does not know');
     // Filled in by placeArguments(), once every array is known.
     const ref = new ArrayRef();
@@ -292,15 +307,6 @@ function isObjectPrototypeOfAnotherRealm(proto: unknown): boolean {
   );
 }
 
-function constructorName(value: object): string {
-  try {
-    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-    return typeof name === 'string' && name !== '' ? name : 'object';
-  } catch {
-    return 'object';
-  }
-}
-
 /** A call's arguments as read: values MessagePack encodes, and the arrays still to place. */
 export interface ReadArguments {
   readonly positional: unknown[];
@@ -338,7 +344,7 @@ export function alignUp(bytes: number): number {
 /** Places each array of `read`: in its own shared region, inline, or copied by `placer`. */
 export function placeArguments(read: ReadArguments, placer: ArrayPlacer): void {
   for (const { array, dtype, shape, ref } of read.arrays) {
-    ref.bytes = plainEncoder.encode([dtype, shape, placement(array, placer)]);
+    ref.bytes = msgpack().plainEncoder.encode([dtype, shape, placement(array, placer)]);
   }
 }
 
@@ -352,8 +358,9 @@ function placement(array: TypedArray, placer: ArrayPlacer): Uint8Array | Placeme
 }
 
 /** Detect's one argument: a Float64Array, inline or placed. */
-export function encodeValues(values: Float64Array, placer: ArrayPlacer): ExtData {
-  return new ExtData(
+export function encodeValues(values: Float64Array, placer: ArrayPlacer): MessagePack.ExtData {
+  const { module, plainEncoder } = msgpack();
+  return new module.ExtData(
     EXT_ARRAY,
     plainEncoder.encode(['f8', [values.length], placement(values, placer)]),
   );
@@ -361,7 +368,7 @@ export function encodeValues(values: Float64Array, placer: ArrayPlacer): ExtData
 
 /** One message to a worker, as a frame: its u32 length, then MessagePack. */
 export function frame(message: unknown): Uint8Array {
-  const body = encoder.encode(message);
+  const body = msgpack().encoder.encode(message);
   const out = new Uint8Array(4 + body.byteLength);
   new DataView(out.buffer).setUint32(0, body.byteLength, true);
   out.set(body, 4);
@@ -369,7 +376,10 @@ export function frame(message: unknown): Uint8Array {
 }
 
 /** Decodes worker messages; a result's arrays are mapped from the worker's files by `map`. */
-export function messageDecoder(map: (path: string, bytes: number) => ArrayBuffer): Decoder {
+export function messageDecoder(
+  map: (path: string, bytes: number) => ArrayBuffer,
+): MessagePack.Decoder {
+  const { Decoder, ExtensionCodec } = msgpack().module;
   const results = new ExtensionCodec();
   results.register({
     type: EXT_ARRAY,

@@ -18,9 +18,9 @@ import {
   HAS_FLOAT16,
   type ArrayPlacer,
   type Placement,
-  type TypedArray,
 } from './pool-wire.js';
 import { poolAddon } from './shared-memory.js';
+import type { TypedArray } from './values.js';
 
 const WORKER_SCRIPT = path.resolve(__dirname, '..', 'python', 'py_outliers_worker.py');
 /** How much of a worker's stderr is kept for a ProcessExitError (its last lines). */

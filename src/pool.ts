@@ -84,7 +84,6 @@ interface PoolCall {
   readonly id: number;
   readonly functionId: number;
   readonly spec: [string, string, string[], number];
-  readonly contract: number;
   readonly int64: number;
   /** Its arguments: PythonFunction's as read, or detect's values. */
   readonly args: ReadArguments | Float64Array;
@@ -115,7 +114,6 @@ class PoolScheduler implements CallPlace {
   #startFailures = 0;
   #startError: PythonStartError | undefined;
   #blockedUntil = 0;
-  #exits: (() => void)[] = [];
 
   constructor(options: ProcessPoolOptions) {
     this.#processes = options.processes ?? poolAddon().usableCpus();
@@ -255,7 +253,6 @@ class PoolScheduler implements CallPlace {
       id,
       functionId,
       spec,
-      contract: spec[3],
       int64,
       args,
       resolve,
@@ -369,7 +366,6 @@ class PoolScheduler implements CallPlace {
         );
       }
       if (!worker.ready && !this.#closed) this.#startFailed(worker, code, signal);
-      for (const done of this.#exits.splice(0)) done();
       this.#fill();
       this.#dispatch();
       this.#updateRef();
@@ -474,7 +470,6 @@ class PoolScheduler implements CallPlace {
       this.#settle(call, () => call.reject(new ClosedError('the ProcessPool is closed')));
     }
     this.#closing = new Promise<void>((resolve) => {
-      this.#exits.push(() => this.#checkClosed());
       this.#resolveClosed = resolve;
     });
     this.#updateRef();

@@ -4,11 +4,16 @@
  */
 import { types } from 'node:util';
 
-function describe(value: unknown): string {
+/** What `value` is, for a message: its constructor's name, or its type. @internal */
+export function describe(value: unknown): string {
   if (value === null) return 'null';
   if (typeof value !== 'object') return typeof value;
-  const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
-  return typeof name === 'string' && name !== '' ? name : 'object';
+  try {
+    const name = (value as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' && name !== '' ? name : 'object';
+  } catch {
+    return 'object'; // a getter that throws: the message still names something
+  }
 }
 
 /**

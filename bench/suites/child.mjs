@@ -133,7 +133,7 @@ function callsFor() {
         pool_shared: (v) => detector.detectAsync(shared(v)),
         pool_trivial: (v) => trivial.detectAsync(v),
       },
-      detector: { detectAsync: (v) => detector.detectAsync(v) },
+      detector,
       pool,
     };
   }

@@ -406,6 +406,22 @@ describe('lifetime', () => {
     expect(pids.filter((p) => !reaped(p))).toEqual([]); // dead, and no zombies left
   });
 
+  it('import and an in-process detect load no @msgpack package; a pooled call does', () => {
+    const script = `
+      const loaded = () => Object.keys(require.cache).some((f) => f.includes('@msgpack'));
+      const po = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+      new po.Outliers().detect(new Float64Array([1, 2, 3]));
+      const before = loaded();
+      const pool = new po.ProcessPool({ processes: 1, python: ${JSON.stringify(BUILD_PYTHON)} });
+      new po.PythonFunction('os', 'getpid', { pool }).callAsync([]).then(() => {
+        console.log(JSON.stringify([before, loaded()]));
+        return pool.close();
+      });`;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env });
+    expect(child.stderr).toBe('');
+    expect(JSON.parse(child.stdout)).toEqual([false, true]);
+  });
+
   it('an idle pool does not keep Node running', () => {
     const script = `
       const { ProcessPool, PythonFunction } = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
