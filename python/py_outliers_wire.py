@@ -31,15 +31,22 @@ class ExtType:
 
 _pack_u16 = struct.Struct(">BH").pack
 _pack_u32 = struct.Struct(">BI").pack
+_pack_tagged = {
+    fmt: struct.Struct(fmt).pack
+    for fmt in (">Bb", ">BB", ">BH", ">BI", ">BQ", ">Bh", ">Bi", ">Bq", ">Bd")
+}
+# One byte's values, made once: most of a message is small ints and short lists.
+_BYTE = [bytes((i,)) for i in range(256)]
+_FIXEXT_TAG = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}
 
 
 def _head(small_limit, small_tag, tags, n):
     """The header of a str/bin/array/map/ext of length n: fix form, 8, 16 or 32 bits."""
     if n < small_limit and small_tag is not None:
-        return bytes((small_tag | n,))
+        return _BYTE[small_tag | n]
     tag8, tag16, tag32 = tags
     if n < 256 and tag8 is not None:
-        return bytes((tag8, n))
+        return _BYTE[tag8] + _BYTE[n]
     if n < 65536:
         return _pack_u16(tag16, n)
     if n < 2**32:
@@ -47,66 +54,70 @@ def _head(small_limit, small_tag, tags, n):
     raise ValueError("a MessagePack value holds at most 2^32-1 items or bytes")
 
 
+def _pack_int(value):
+    if 0 <= value < 128:
+        return _BYTE[value]
+    if -32 <= value < 0:
+        return _BYTE[value + 256]
+    if 0 <= value < 2**64:
+        if value < 256:
+            return _BYTE[0xCC] + _BYTE[value]
+        if value < 65536:
+            return _pack_tagged[">BH"](0xCD, value)
+        if value < 2**32:
+            return _pack_tagged[">BI"](0xCE, value)
+        return _pack_tagged[">BQ"](0xCF, value)
+    if value >= -(2**63):
+        if value >= -128:
+            return _pack_tagged[">Bb"](0xD0, value)
+        if value >= -32768:
+            return _pack_tagged[">Bh"](0xD1, value)
+        if value >= -(2**31):
+            return _pack_tagged[">Bi"](0xD2, value)
+        return _pack_tagged[">Bq"](0xD3, value)
+    raise OverflowError("an int beyond 64 bits goes as an ext value")
+
+
 def _pack(value, out):
-    if value is None:
+    # The branches in the order the messages use the types most (the worker's hot path).
+    kind = type(value)
+    if kind is int:
+        out.append(_pack_int(value))
+    elif kind is list or kind is tuple:
+        n = len(value)
+        out.append(_BYTE[0x90 | n] if n < 16 else _head(0, None, (None, 0xDC, 0xDD), n))
+        for item in value:
+            _pack(item, out)
+    elif value is None:
         out.append(b"\xc0")
     elif value is True:
         out.append(b"\xc3")
     elif value is False:
         out.append(b"\xc2")
-    elif type(value) is int:
-        if 0 <= value < 128:
-            out.append(bytes((value,)))
-        elif -32 <= value < 0:
-            out.append(struct.pack(">b", value))
-        elif 0 <= value < 2**64:
-            if value < 256:
-                out.append(struct.pack(">BB", 0xCC, value))
-            elif value < 65536:
-                out.append(struct.pack(">BH", 0xCD, value))
-            elif value < 2**32:
-                out.append(struct.pack(">BI", 0xCE, value))
-            else:
-                out.append(struct.pack(">BQ", 0xCF, value))
-        elif value >= -(2**63):
-            if value >= -128:
-                out.append(struct.pack(">Bb", 0xD0, value))
-            elif value >= -32768:
-                out.append(struct.pack(">Bh", 0xD1, value))
-            elif value >= -(2**31):
-                out.append(struct.pack(">Bi", 0xD2, value))
-            else:
-                out.append(struct.pack(">Bq", 0xD3, value))
-        else:
-            raise OverflowError("an int beyond 64 bits goes as an ext value")
-    elif type(value) is float:
-        out.append(struct.pack(">Bd", 0xCB, value))
-    elif type(value) is str:
+    elif kind is str:
         data = value.encode("utf-8", "surrogatepass")
         out.append(_head(32, 0xA0, (0xD9, 0xDA, 0xDB), len(data)))
         out.append(data)
-    elif isinstance(value, (bytes, bytearray, memoryview)):
-        data = memoryview(value).cast("B") if isinstance(value, memoryview) else value
-        out.append(_head(0, None, (0xC4, 0xC5, 0xC6), len(data)))
-        out.append(data)
-    elif type(value) in (list, tuple):
-        out.append(_head(16, 0x90, (None, 0xDC, 0xDD), len(value)))
-        for item in value:
-            _pack(item, out)
-    elif type(value) is dict:
+    elif kind is float:
+        out.append(_pack_tagged[">Bd"](0xCB, value))
+    elif kind is ExtType:
+        n = len(value.data)
+        fixed = _FIXEXT_TAG.get(n)
+        if fixed is not None:
+            out.append(_pack_tagged[">Bb"](fixed, value.code))
+        else:
+            out.append(_head(0, None, (0xC7, 0xC8, 0xC9), n))
+            out.append(_BYTE[value.code & 0xFF])
+        out.append(value.data)
+    elif kind is dict:
         out.append(_head(16, 0x80, (None, 0xDE, 0xDF), len(value)))
         for key, item in value.items():
             _pack(key, out)
             _pack(item, out)
-    elif type(value) is ExtType:
-        n = len(value.data)
-        fixed = {1: 0xD4, 2: 0xD5, 4: 0xD6, 8: 0xD7, 16: 0xD8}.get(n)
-        if fixed is not None:
-            out.append(struct.pack(">Bb", fixed, value.code))
-        else:
-            out.append(_head(0, None, (0xC7, 0xC8, 0xC9), n))
-            out.append(struct.pack(">b", value.code))
-        out.append(value.data)
+    elif isinstance(value, (bytes, bytearray, memoryview)):
+        data = memoryview(value).cast("B") if isinstance(value, memoryview) else value
+        out.append(_head(0, None, (0xC4, 0xC5, 0xC6), len(data)))
+        out.append(data)
     else:
         raise TypeError(f"cannot encode a {type(value).__name__}")
 
@@ -118,83 +129,9 @@ def packb(value):
     return b"".join(out)
 
 
-class _Reader:
-    __slots__ = ("data", "pos")
-
-    def __init__(self, data):
-        self.data = memoryview(data).cast("B") if isinstance(data, memoryview) else data
-        self.pos = 0
-
-    def take(self, n):
-        start = self.pos
-        end = start + n
-        if end > len(self.data):
-            raise ValueError("a truncated MessagePack value")
-        self.pos = end
-        return self.data[start:end]
-
-    def unpack(self, fmt, size):
-        start = self.pos
-        self.pos = start + size
-        if self.pos > len(self.data):
-            raise ValueError("a truncated MessagePack value")
-        return struct.unpack_from(fmt, self.data, start)[0]
-
-    def value(self, depth=0):
-        if depth > 1000:
-            raise ValueError("a MessagePack value nested too deep")
-        tag = self.unpack(">B", 1)
-        if tag < 0x80:
-            return tag
-        if tag >= 0xE0:
-            return tag - 256
-        if 0xA0 <= tag <= 0xBF:
-            return self.str(tag & 0x1F)
-        if 0x90 <= tag <= 0x9F:
-            return self.list(tag & 0x0F, depth)
-        if 0x80 <= tag <= 0x8F:
-            return self.dict(tag & 0x0F, depth)
-        if tag == 0xC0:
-            return None
-        if tag == 0xC2:
-            return False
-        if tag == 0xC3:
-            return True
-        simple = _SIMPLE.get(tag)
-        if simple is not None:
-            return self.unpack(*simple)
-        if tag in (0xD9, 0xDA, 0xDB):
-            return self.str(self.unpack(*_LENGTH[tag]))
-        if tag in (0xC4, 0xC5, 0xC6):
-            return bytes(self.take(self.unpack(*_LENGTH[tag])))
-        if tag in (0xDC, 0xDD):
-            return self.list(self.unpack(*_LENGTH[tag]), depth)
-        if tag in (0xDE, 0xDF):
-            return self.dict(self.unpack(*_LENGTH[tag]), depth)
-        if tag in _FIXEXT:
-            code = self.unpack(">b", 1)
-            return ExtType(code, bytes(self.take(_FIXEXT[tag])))
-        if tag in (0xC7, 0xC8, 0xC9):
-            n = self.unpack(*_LENGTH[tag])
-            code = self.unpack(">b", 1)
-            return ExtType(code, bytes(self.take(n)))
-        raise ValueError(f"MessagePack tag 0x{tag:02x} is not used on this wire")
-
-    def str(self, n):
-        return bytes(self.take(n)).decode("utf-8", "surrogatepass")
-
-    def list(self, n, depth):
-        return [self.value(depth + 1) for _ in range(n)]
-
-    def dict(self, n, depth):
-        out = {}
-        for _ in range(n):
-            key = self.value(depth + 1)
-            out[key] = self.value(depth + 1)
-        return out
-
-
-_SIMPLE = {
+_unpack_from = struct.unpack_from
+# Tags followed by a fixed-size number: (struct format, size).
+_NUMBER = {
     0xCA: (">f", 4),
     0xCB: (">d", 8),
     0xCC: (">B", 1),
@@ -206,28 +143,108 @@ _SIMPLE = {
     0xD2: (">i", 4),
     0xD3: (">q", 8),
 }
-_LENGTH = {
-    0xD9: (">B", 1),
-    0xDA: (">H", 2),
-    0xDB: (">I", 4),
-    0xC4: (">B", 1),
-    0xC5: (">H", 2),
-    0xC6: (">I", 4),
-    0xDC: (">H", 2),
-    0xDD: (">I", 4),
-    0xDE: (">H", 2),
-    0xDF: (">I", 4),
-    0xC7: (">B", 1),
-    0xC8: (">H", 2),
-    0xC9: (">I", 4),
+# Tags followed by a length: (struct format, size, what follows).
+_STR, _BIN, _ARRAY, _MAP, _EXT = range(5)
+_SIZED = {
+    0xD9: (">B", 1, _STR),
+    0xDA: (">H", 2, _STR),
+    0xDB: (">I", 4, _STR),
+    0xC4: (">B", 1, _BIN),
+    0xC5: (">H", 2, _BIN),
+    0xC6: (">I", 4, _BIN),
+    0xDC: (">H", 2, _ARRAY),
+    0xDD: (">I", 4, _ARRAY),
+    0xDE: (">H", 2, _MAP),
+    0xDF: (">I", 4, _MAP),
+    0xC7: (">B", 1, _EXT),
+    0xC8: (">H", 2, _EXT),
+    0xC9: (">I", 4, _EXT),
 }
 _FIXEXT = {0xD4: 1, 0xD5: 2, 0xD6: 4, 0xD7: 8, 0xD8: 16}
 
 
+def _bytes(data, pos, n):
+    end = pos + n
+    if end > len(data):
+        raise ValueError("a truncated MessagePack value")
+    return data[pos:end], end
+
+
+def _unpack(data, pos, depth):
+    """The value at data[pos] (data: bytes), and the position after it. A value cut short
+    raises IndexError or struct.error, which unpackb reports as ValueError."""
+    tag = data[pos]
+    pos += 1
+    if tag < 0x80:
+        return tag, pos
+    if tag >= 0xE0:
+        return tag - 256, pos
+    if depth > 1000:
+        raise ValueError("a MessagePack value nested too deep")
+    if tag < 0x90:
+        return _map(data, pos, tag & 0x0F, depth)
+    if tag < 0xA0:
+        out = []
+        for _ in range(tag & 0x0F):
+            item, pos = _unpack(data, pos, depth + 1)
+            out.append(item)
+        return out, pos
+    if tag < 0xC0:
+        raw, pos = _bytes(data, pos, tag & 0x1F)
+        return raw.decode("utf-8", "surrogatepass"), pos
+    if tag == 0xC0:
+        return None, pos
+    if tag == 0xC2:
+        return False, pos
+    if tag == 0xC3:
+        return True, pos
+    number = _NUMBER.get(tag)
+    if number is not None:
+        return _unpack_from(number[0], data, pos)[0], pos + number[1]
+    fixext = _FIXEXT.get(tag)
+    if fixext is not None:
+        code = _unpack_from(">b", data, pos)[0]
+        raw, pos = _bytes(data, pos + 1, fixext)
+        return ExtType(code, raw), pos
+    sized = _SIZED.get(tag)
+    if sized is None:
+        raise ValueError(f"MessagePack tag 0x{tag:02x} is not used on this wire")
+    fmt, size, what = sized
+    n = _unpack_from(fmt, data, pos)[0]
+    pos += size
+    if what == _STR:
+        raw, pos = _bytes(data, pos, n)
+        return raw.decode("utf-8", "surrogatepass"), pos
+    if what == _BIN:
+        return _bytes(data, pos, n)
+    if what == _ARRAY:
+        out = []
+        for _ in range(n):
+            item, pos = _unpack(data, pos, depth + 1)
+            out.append(item)
+        return out, pos
+    if what == _MAP:
+        return _map(data, pos, n, depth)
+    code = _unpack_from(">b", data, pos)[0]
+    raw, pos = _bytes(data, pos + 1, n)
+    return ExtType(code, raw), pos
+
+
+def _map(data, pos, n, depth):
+    out = {}
+    for _ in range(n):
+        key, pos = _unpack(data, pos, depth + 1)
+        out[key], pos = _unpack(data, pos, depth + 1)
+    return out, pos
+
+
 def unpackb(data):
     """One MessagePack value from `data` (bytes), which must hold exactly that value."""
-    reader = _Reader(data)
-    value = reader.value()
-    if reader.pos != len(reader.data):
+    data = bytes(data)
+    try:
+        value, end = _unpack(data, 0, 0)
+    except (IndexError, struct.error):
+        raise ValueError("a truncated MessagePack value") from None
+    if end != len(data):
         raise ValueError("extra bytes after a MessagePack value")
     return value

@@ -51,6 +51,7 @@ MAX_DEPTH = 200  # native/values/plain_value.h, kMaxDepth
 MAX_EXACT = 2**53
 INLINE_BYTES = 64 * 1024  # a result array up to this size travels in the message itself
 _frame = struct.Struct("<I")
+READ_BYTES = 64 * 1024  # what one read of a channel asks for
 
 # The memoryview format of each dtype on the wire, and the item size.
 FORMATS = {
@@ -68,6 +69,8 @@ FORMATS = {
     "b1": ("?", 1),
 }
 DTYPE_OF_FORMAT = {fmt: dtype for dtype, (fmt, _) in FORMATS.items()}
+# The numpy dtype of each, in this machine's byte order, made once (the calls' hot path).
+NUMPY_DTYPES = {dtype: np.dtype(fmt) for dtype, (fmt, _) in FORMATS.items()} if np else {}
 DTYPE_OF_FORMAT.update({"l": "i8", "L": "u8", "@d": "f8", "<d": "f8"})
 
 
@@ -117,26 +120,28 @@ class Channel:
 
     def __init__(self, fd):
         self.inp = self.out = fd
+        self.pending = b""  # what was read past the last frame
         # Not for the user's own children: os.fork() or a subprocess with close_fds=False
         # must not hold the pool's channel open.
         os.set_inheritable(fd, False)
 
-    def _read_exact(self, n):
-        chunks = []
-        while n:
-            chunk = os.read(self.inp, n)
-            if not chunk:
-                return None  # Node closed the pipe, or is gone
-            chunks.append(chunk)
-            n -= len(chunk)
-        return b"".join(chunks)
-
     def receive(self):
-        head = self._read_exact(4)
-        if head is None:
-            return None
-        body = self._read_exact(_frame.unpack(head)[0])
-        return None if body is None else wire.unpackb(body)
+        """The next message, or None at the end of the channel. One read takes a whole frame
+        (and whatever follows it) in the common case: a call costs one system call to read."""
+        data = self.pending
+        while True:
+            if len(data) >= 4:
+                end = 4 + _frame.unpack_from(data)[0]
+                if len(data) >= end:
+                    self.pending = data[end:]
+                    return wire.unpackb(data[4:end])
+                want = end - len(data)
+            else:
+                want = 4 - len(data)
+            chunk = os.read(self.inp, max(want, READ_BYTES))
+            if not chunk:
+                return None  # Node closed the channel, or is gone
+            data = data + chunk if data else chunk
 
     def send(self, message):
         body = wire.packb(message)
@@ -185,7 +190,7 @@ class Arguments:
             if obj.code == EXT_BIGINT:
                 return int(obj.data.decode("ascii"))
             if obj.code == EXT_ARRAY:
-                return self.array(*wire.unpackb(obj.data))
+                return self.array(*_array_header(obj.data))
             raise ValueError(f"unknown ext type {obj.code}")
         return obj
 
@@ -202,8 +207,9 @@ class Arguments:
             memory = self.regions.view(region_id, path, region_size)
             self.shared.add(region_id)
         if np is not None:
-            view = np.frombuffer(memory, dtype=np.dtype(fmt), count=count, offset=offset)
-            view = view.reshape(shape)
+            view = np.frombuffer(memory, dtype=NUMPY_DTYPES[dtype], count=count, offset=offset)
+            if len(shape) != 1:
+                view = view.reshape(shape)
         else:
             flat = memoryview(memory)[offset : offset + count * size]
             view = flat.cast(fmt, shape) if count else flat.cast(fmt)
@@ -221,6 +227,23 @@ class Arguments:
         return False
 
 
+_headers = {}
+
+
+def _array_header(data):
+    """An array's [dtype, shape, where], decoded once per distinct header: a caller passing
+    the same region, offset and shape call after call sends the same bytes. (An array small
+    enough to travel inline is its own bytes: not kept.)"""
+    if len(data) > 128:
+        return wire.unpackb(data)
+    header = _headers.get(data)
+    if header is None:
+        if len(_headers) >= 256:
+            _headers.clear()
+        header = _headers[data] = wire.unpackb(data)
+    return header
+
+
 class Result:
     """A call's result as wire values, by the rules of native/values/python_to_plain.cc."""
 
@@ -232,6 +255,8 @@ class Result:
     def value(self, obj, depth=0):
         if depth > MAX_DEPTH:
             raise Invalid(f"nested deeper than {MAX_DEPTH} levels (does the result hold itself?)")
+        if np is not None and type(obj) is np.ndarray and obj.ndim:  # the common result first
+            return self.array(obj)
         if obj is None or obj is True or obj is False:
             return obj
         if isinstance(obj, int):
@@ -313,13 +338,19 @@ class Result:
         else:
             raise Invalid(f"an array of dtype {obj.dtype}, which no typed array holds")
         shape = list(obj.shape)
-        ready = np.ascontiguousarray(obj, dtype=np.dtype(dtype).newbyteorder("="))
+        wanted = NUMPY_DTYPES[dtype]
+        if obj.dtype == wanted and obj.flags.c_contiguous:
+            ready = obj  # as it is: no copy before the one into the message or the memfd
+        else:
+            ready = np.ascontiguousarray(obj, dtype=wanted)
         if dtype in ("i8", "u8") and self.int64 != INT64_BIGINT:
             ready = self.narrow(ready)
             dtype = "i4" if self.int64 == INT64_INT32 else "f8"
         if dtype == "b1":
             dtype = "u1"  # bools as 0 and 1, whatever byte a view put there
             ready = ready.astype(np.uint8)
+        if ready.nbytes <= INLINE_BYTES:
+            return wire.ExtType(EXT_ARRAY, wire.packb([dtype, shape, ready.tobytes()]))
         # Its bytes, flat (a uint8 view: memoryview cannot cast a shape with a zero).
         return self.bytes_of(dtype, shape, memoryview(ready.reshape(-1).view(np.uint8)))
 
@@ -369,6 +400,11 @@ def detect_result(result, length):
     """Detect's contract: a 1-D integer array or sequence of indices in [0, length)."""
     if np is None:
         raise Invalid("detect's contract needs numpy in the worker's Python")
+    if type(result) is np.ndarray and result.ndim == 1 and result.dtype == np.int64:
+        # What np.where/np.flatnonzero give: checked in one pass, narrowed in one copy.
+        if result.size and int(result.view(np.uint64).max()) >= length:
+            _outside(result, length)
+        return result.astype(np.int32)
     was_array = isinstance(result, np.ndarray)
     if not was_array:
         try:
@@ -393,11 +429,15 @@ def detect_result(result, length):
     if array.size > length:
         raise Invalid(f"returned {array.size} indices for {length} input values")
     indices = array.astype(np.int64, copy=False)
-    outside = np.flatnonzero((indices < 0) | (indices >= length))
-    if outside.size:
-        i = int(outside[0])
-        raise Invalid(f"index {int(indices[i])} at position {i} is outside [0, {length})")
+    # One pass: as uint64, a negative index is past any length too.
+    if array.size and int(indices.view(np.uint64).max()) >= length:
+        _outside(indices, length)
     return indices.astype(np.int32)
+
+
+def _outside(indices, length):
+    i = int(np.flatnonzero((indices < 0) | (indices >= length))[0])
+    raise Invalid(f"index {int(indices[i])} at position {i} is outside [0, {length})")
 
 
 class Worker:

@@ -87,6 +87,7 @@ export class WorkerProcess implements ArrayPlacer {
   #pendingBytes = 0;
   #stderrTail = '';
   #exited = false;
+  #referenced = true;
   /** Whether the worker said it is ready. */
   ready = false;
   /** Set once the pool stops sending it calls (recycled, closing, or killed). */
@@ -122,6 +123,8 @@ export class WorkerProcess implements ArrayPlacer {
     this.#aborts = this.child.stdio[4] as Socket;
     this.#aborts.on('error', () => {});
     this.#stderr = this.child.stderr as Readable;
+    (this.#aborts as { unref?: () => void }).unref?.();
+    (this.#stderr as { unref?: () => void }).unref?.();
     this.#stderr.on('data', (chunk: Buffer) => {
       process.stderr.write(chunk);
       this.#stderrTail = (this.#stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
@@ -173,9 +176,16 @@ export class WorkerProcess implements ArrayPlacer {
     this.#channel.write(frame(message));
   }
 
-  /** Keeps Node's event loop alive for this worker (calls in flight) or not (idle). */
+  /**
+   * Keeps Node's event loop alive for this worker (calls in flight, or the pool closing) or
+   * not (idle). Only the control socket and the child are ever referenced: the abort socket
+   * and stderr never keep Node alive on their own. Toggled only when it changes (a call at a
+   * time flips it twice a call).
+   */
   setRef(ref: boolean): void {
-    for (const handle of [this.child, this.#channel, this.#aborts, this.#stderr] as {
+    if (ref === this.#referenced) return;
+    this.#referenced = ref;
+    for (const handle of [this.child, this.#channel] as {
       ref?: () => void;
       unref?: () => void;
     }[]) {
