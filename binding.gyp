@@ -94,6 +94,8 @@
       # every Node line (docs/processes.md).
       "target_name": "py_outliers_pool",
       "sources": [
+        "native/calls/result_poll.cc",
+        "native/pool/low_latency.cc",
         "native/pool/napi_util.cc",
         "native/pool/pool_addon.cc",
         "native/pool/process_reaper.cc",

@@ -132,6 +132,19 @@ async function main() {
           ['pool_shared', big],
         ],
       ],
+      // The same with the low-latency mode (read when the pool is made: a process of its own).
+      [
+        new Family(
+          'worker processes, low-latency mode',
+          process.execPath,
+          [child, 'pool', JSON.stringify({ processes: 1 })],
+          { PY_OUTLIERS_LOW_LATENCY_US: String(LOW_LATENCY_US) },
+        ),
+        [
+          ['ll_pool_trivial', hopSizes],
+          ['ll_pool', hopSizes],
+        ],
+      ],
       [
         new Family('node-calls-python', process.execPath, [child, 'ncp']),
         [
@@ -219,6 +232,17 @@ async function main() {
     showProgress('worker processes: from a crash to the next good call; CPU while idle');
     Object.assign(extra, await poolFamily.request({ op: 'crashRecovery', times: QUICK ? 2 : 10 }));
     Object.assign(extra, await poolFamily.request({ op: 'poolIdleCpu', ms: QUICK ? 500 : 2000 }));
+    showProgress('worker processes: CPU per call, default and low-latency mode');
+    extra.poolCpuPerCall = [];
+    for (const name of ['worker processes', 'worker processes, low-latency mode']) {
+      const family = families.find((f) => f.name === name);
+      const request = { op: 'poolCpuPerCall', size: 1000, calls: 2000, rounds: QUICK ? 2 : 6 };
+      const { poolCpuPerCall } = await family.request(request);
+      extra.poolCpuPerCall.push({
+        mode: name.endsWith('mode') ? 'low-latency' : 'default',
+        ...poolCpuPerCall,
+      });
+    }
     const quota = oneCpuQuota();
     if (quota.unavailable) {
       extra.skipped = [

@@ -1,7 +1,7 @@
 """A py-outliers worker process: runs a ProcessPool's calls (src/pool.ts) as plain `python`.
 
-Started by the pool as `python py_outliers_worker.py <parent pid> <flags>`, with its control
-channel on two inherited sockets (socketpairs): fd 3 carries calls and replies, read and
+Started by the pool as `python py_outliers_worker.py <parent pid> <flags> <low-latency µs>`, with
+its control channel on two inherited sockets (socketpairs): fd 3 carries calls and replies, read and
 written by the main thread; fd 4 carries aborts, read by a thread of their own, which raises
 CallAborted into the call running (as the in-process pool does). Frames are
 a little-endian u32 length and one MessagePack value (py_outliers_wire.py). Arrays do not cross
@@ -28,9 +28,11 @@ Replies (lists):
 
 import mmap
 import os
+import select
 import struct
 import sys
 import threading
+import time
 import traceback
 
 import py_outliers_wire as wire
@@ -121,14 +123,19 @@ class Channel:
     def __init__(self, fd):
         self.inp = self.out = fd
         self.pending = b""  # what was read past the last frame
+        self.poller = None  # the low-latency mode's, made at its first use
         # Not for the user's own children: os.fork() or a subprocess with close_fds=False
         # must not hold the pool's channel open.
         os.set_inheritable(fd, False)
 
-    def receive(self):
+    def receive(self, poll_ns=0):
         """The next message, or None at the end of the channel. One read takes a whole frame
-        (and whatever follows it) in the common case: a call costs one system call to read."""
+        (and whatever follows it) in the common case: a call costs one system call to read.
+        With `poll_ns` (the low-latency mode), the channel is polled that long before the read
+        may sleep."""
         data = self.pending
+        if poll_ns and len(data) < 4:
+            self._poll(poll_ns)
         while True:
             if len(data) >= 4:
                 end = 4 + _frame.unpack_from(data)[0]
@@ -142,6 +149,15 @@ class Channel:
             if not chunk:
                 return None  # Node closed the channel, or is gone
             data = data + chunk if data else chunk
+
+    def _poll(self, poll_ns):
+        # poll(0) releases the GIL on each try: the called code's own threads still run.
+        if self.poller is None:
+            self.poller = select.poll()
+            self.poller.register(self.inp, select.POLLIN)
+        until = time.perf_counter_ns() + poll_ns
+        while not self.poller.poll(0) and time.perf_counter_ns() < until:
+            pass
 
     def send(self, message):
         body = wire.packb(message)
@@ -441,8 +457,9 @@ def _outside(indices, length):
 
 
 class Worker:
-    def __init__(self, channel, report_rss, has_float16):
+    def __init__(self, channel, report_rss, has_float16, poll_ns=0):
         self.channel = channel
+        self.poll_ns = poll_ns  # the low-latency mode's window after each call; 0: off
         self.report_rss = report_rss
         self.has_float16 = has_float16
         self.functions = {}
@@ -476,16 +493,19 @@ class Worker:
     # ---- the main thread: calls, one at a time, as `python` runs them
 
     def serve(self):
+        poll_ns = 0
         while True:
-            message = self.channel.receive()
+            message = self.channel.receive(poll_ns)
             if message is None:  # Node closed the channel (the pool closes or recycles us)
                 return
             for fd in self.result_files:  # Node mapped them before sending anything new
                 os.close(fd)
             self.result_files = []
             kind = message[0]
+            poll_ns = 0
             if kind == CALL:
                 self.call(*message[1:])
+                poll_ns = self.poll_ns
             elif kind == FORGET:
                 for region_id in message[1]:
                     self.regions.forget(region_id)
@@ -618,6 +638,21 @@ def _tune_malloc():
         pass
 
 
+def _poll_ns(argv):
+    """The low-latency mode's window (PY_OUTLIERS_LOW_LATENCY_US, as Node read it), in ns: off
+    where this process may run on one CPU only, as in Node (native/runtime/cpu_budget.h)."""
+    try:
+        window_us = int(argv[3]) if len(argv) > 3 else 0
+    except ValueError:
+        return 0
+    try:
+        if len(os.sched_getaffinity(0)) < 2:
+            return 0
+    except (AttributeError, OSError):  # no affinity masks here: as Node counted
+        pass
+    return max(0, window_us) * 1000
+
+
 def main():
     parent = int(sys.argv[1])
     flags = sys.argv[2] if len(sys.argv) > 2 else ""
@@ -627,7 +662,9 @@ def main():
 
     py_outliers_runtime.configure_stdio()  # prints are not held back, as in-process
     channel = Channel(3)
-    worker = Worker(channel, report_rss="r" in flags, has_float16="h" in flags)
+    worker = Worker(
+        channel, report_rss="r" in flags, has_float16="h" in flags, poll_ns=_poll_ns(sys.argv)
+    )
     aborts = threading.Thread(
         target=worker.read_aborts, args=(Channel(4),), name="py-outliers-aborts", daemon=True
     )

@@ -73,6 +73,8 @@ export interface WorkerSettings {
   readonly reportRss: boolean;
   /** The pool's regions handed out by ProcessPool.allocate, by their ArrayBuffer. */
   readonly sharedRegions: WeakMap<ArrayBufferLike, Region>;
+  /** The low-latency mode's window, µs; 0: off. */
+  readonly lowLatencyUs: number;
 }
 
 export class WorkerProcess implements ArrayPlacer {
@@ -114,7 +116,8 @@ export class WorkerProcess implements ArrayPlacer {
     // under `python`; stderr: through us, kept for a ProcessExitError and passed on; fd 3: the
     // control socket.
     // fd 4: aborts, read by a thread of the worker while its main thread runs the call.
-    this.child = spawn(settings.python, [WORKER_SCRIPT, String(process.pid), flags], {
+    const args = [WORKER_SCRIPT, String(process.pid), flags, String(settings.lowLatencyUs)];
+    this.child = spawn(settings.python, args, {
       stdio: ['ignore', 'inherit', 'pipe', 'pipe', 'pipe'],
       env: settings.env,
     });

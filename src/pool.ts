@@ -28,6 +28,7 @@ import {
   type Reply,
   type WorkerSettings,
 } from './pool-worker.js';
+import { lowLatencyUs } from './settings.js';
 import { poolAddon } from './shared-memory.js';
 import type { TypedArray } from './values.js';
 
@@ -95,6 +96,8 @@ interface PoolCall {
 }
 
 let lastId = 0;
+/** The pools of this environment (thread) with calls in flight: the low-latency mode's poll. */
+let busyPools = 0;
 
 /** The scheduler of a pool: its queue, its workers, faults and recycling. @internal */
 class PoolScheduler implements CallPlace {
@@ -114,6 +117,8 @@ class PoolScheduler implements CallPlace {
   #startFailures = 0;
   #startError: PythonStartError | undefined;
   #blockedUntil = 0;
+  /** Whether this pool counts in busyPools. */
+  #inFlight = false;
 
   constructor(options: ProcessPoolOptions) {
     this.#processes = options.processes ?? poolAddon().usableCpus();
@@ -125,6 +130,8 @@ class PoolScheduler implements CallPlace {
       env: options.env ?? process.env,
       reportRss: options.maxRssMb !== undefined,
       sharedRegions: new WeakMap(),
+      // This process's setting, for both ends of each call (docs/processes.md).
+      lowLatencyUs: poolAddon().lowLatencyWindowUs(lowLatencyUs(process.env)),
     };
     this.#fill();
   }
@@ -318,6 +325,7 @@ class PoolScheduler implements CallPlace {
     call.worker = worker;
     worker.current = call.id;
     worker.send(message);
+    if (this.#settings.lowLatencyUs > 0) poolAddon().pollSubmitted(this.#settings.lowLatencyUs);
   }
 
   #settle(call: PoolCall, how: () => void): void {
@@ -460,6 +468,12 @@ class PoolScheduler implements CallPlace {
   #updateRef(): void {
     const busy = this.#calls.size > 0 || this.#closing !== undefined;
     for (const worker of this.#workers) worker.setRef(busy);
+    const inFlight = this.#calls.size > 0;
+    if (inFlight !== this.#inFlight) {
+      this.#inFlight = inFlight;
+      busyPools += inFlight ? 1 : -1;
+      if (busyPools === 0 && this.#settings.lowLatencyUs > 0) poolAddon().pollIdle();
+    }
   }
 
   close(): Promise<void> {

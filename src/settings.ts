@@ -70,10 +70,19 @@ export function startSettings(env: Env, requestedThreads: number | undefined): S
   const threads = wholeNumber(env, 'PY_OUTLIERS_THREADS', 1, MAX_PYTHON_THREADS, 1);
   return {
     threads: requestedThreads ?? threads,
-    lowLatencyUs: wholeNumber(env, 'PY_OUTLIERS_LOW_LATENCY_US', 0, MAX_LOW_LATENCY_US, 0),
+    lowLatencyUs: lowLatencyUs(env),
     mallocTuning: env['PY_OUTLIERS_MALLOC_TUNING'] !== '0',
     exitTimeoutMs: wholeNumber(env, 'PY_OUTLIERS_EXIT_TIMEOUT_MS', 0, 2 ** 31 - 1, 5000),
   };
+}
+
+/**
+ * PY_OUTLIERS_LOW_LATENCY_US from `env`, µs (0: off), before the one-CPU rule: in-process it
+ * is a start setting; a ProcessPool reads it when it is made.
+ * @throws PythonStartError if it is malformed.
+ */
+export function lowLatencyUs(env: Env): number {
+  return wholeNumber(env, 'PY_OUTLIERS_LOW_LATENCY_US', 0, MAX_LOW_LATENCY_US, 0);
 }
 
 /** The interpreter settings, from `env`. */

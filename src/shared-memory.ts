@@ -22,6 +22,12 @@ export interface PoolAddon {
   watchProcess(pid: number): void;
   /** `pid` has exited: forget it. */
   unwatchProcess(pid: number): void;
+  /** The low-latency mode's window for `us`: `us`, or 0 where the process may use one CPU only. */
+  lowLatencyWindowUs(us: number): number;
+  /** A call was sent: this environment's event loop polls for `windowUs` (native/pool/low_latency.h). */
+  pollSubmitted(windowUs: number): void;
+  /** No call is in flight in this environment: the polling stops. */
+  pollIdle(): void;
 }
 
 const ROOT = path.resolve(__dirname, '..');

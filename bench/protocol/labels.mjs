@@ -21,6 +21,8 @@ export const MODES = {
   pool: 'worker process detectAsync (ProcessPool, input copied)',
   pool_shared: 'worker process detectAsync, input from pool.allocate (no copy)',
   pool_trivial: 'worker process, trivial function',
+  ll_pool: 'worker process detectAsync, low-latency mode',
+  ll_pool_trivial: 'worker process, trivial function, low-latency mode',
   python: 'plain Python detect',
   python_trivial: 'plain Python, trivial function',
   python_default_malloc: 'plain Python detect, default malloc',

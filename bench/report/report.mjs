@@ -497,6 +497,41 @@ export function renderReport({ machine, results: all, ...extra }) {
         ]),
       )}`,
     );
+    const llSizes = poolSizes.filter((s) => find('ll_pool', s));
+    if (llSizes.length > 0) {
+      sections.push(
+        `Worker processes in the low-latency mode (PY_OUTLIERS_LOW_LATENCY_US=${extra.lowLatency?.lowLatencyUs ?? 100}: after each call the worker polls its channel, and the event loop polls after each send, instead of sleeping), one call at a time: paired ratios.\n\n${table(
+          [
+            'values',
+            'low-latency pool µs',
+            '/ default pool',
+            '/ detectAsync',
+            '/ detectAsync, low-latency mode',
+          ],
+          llSizes.map((s) => [
+            sizeLabel(s),
+            us(find('ll_pool', s).medianUs),
+            fmtRatio(ratio(find('ll_pool', s), find('pool', s))),
+            fmtRatio(ratio(find('ll_pool', s), find('async', s))),
+            fmtRatio(ratio(find('ll_pool', s), find('ll_async', s))),
+          ]),
+        )}`,
+      );
+    }
+    if (extra.poolCpuPerCall) {
+      sections.push(
+        `Worker processes, one call at a time at 1k: the CPU time each call costs Node (all threads, process.cpuUsage) and the worker (all threads, /proc schedstat), medians of rounds, each mode in a process of its own:\n\n${table(
+          ['mode', 'Node CPU µs', 'worker CPU µs', 'total CPU µs', 'wall µs'],
+          extra.poolCpuPerCall.map((r) => [
+            r.mode,
+            us(r.nodeUs),
+            us(r.workerUs),
+            us(r.nodeUs + r.workerUs),
+            us(r.wallUs),
+          ]),
+        )}`,
+      );
+    }
     if (find('pool', 1000)) {
       const r = ratio(find('pool', 1000), find('async', 1000));
       targets.push([

@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { cpuPerCallSuite, idleCpuSuite } from './cpu.mjs';
 import { eventLoopSuite, throughputSuite } from './event-loop.mjs';
 import { inprocessFunctionCalls, ncpFunctionCalls } from './functions.mjs';
-import { crashRecoverySuite, poolIdleCpuSuite } from './pool.mjs';
+import { crashRecoverySuite, poolCpuPerCallSuite, poolIdleCpuSuite } from './pool.mjs';
 import {
   QUICK,
   makeInput,
@@ -132,6 +132,9 @@ function callsFor() {
         pool: (v) => detector.detectAsync(v),
         pool_shared: (v) => detector.detectAsync(shared(v)),
         pool_trivial: (v) => trivial.detectAsync(v),
+        // The same calls, in the family that runs the low-latency mode (run.mjs).
+        ll_pool: (v) => detector.detectAsync(v),
+        ll_pool_trivial: (v) => trivial.detectAsync(v),
       },
       detector,
       pool,
@@ -231,6 +234,7 @@ serveRequests({
   // (bench/suites/pool.mjs).
   crashRecovery: ({ times }) => crashRecoverySuite(calls.pool, calls.detector, input, times),
   poolIdleCpu: ({ ms }) => poolIdleCpuSuite(calls.pool, calls.detector, input, ms),
+  poolCpuPerCall: (request) => poolCpuPerCallSuite(calls.pool, calls.detector, input, request),
 
   // detectAsync throughput with `inFlight` calls in flight on `size` values, for the Python
   // thread count (or worker processes) this process runs with (run.mjs starts one process per

@@ -1,5 +1,6 @@
 // The worker processes' own suites, measured in the 'pool' family's process (child.mjs): the time
-// from a crash to the next good call, and the CPU the pool's processes use while idle.
+// from a crash to the next good call, the CPU a call costs Node and the worker, and the CPU the
+// pool's processes use while idle.
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -58,6 +59,47 @@ export async function poolIdleCpuSuite(pool, detector, input, ms) {
       nodeCpuMs: (used.user + used.system) / 1000,
       workersCpuMs: workersMs.reduce((a, b) => a + b, 0),
       workers: pids.length,
+    },
+  };
+}
+
+/** CPU time of all threads of `pid`, in µs, from the scheduler's own count (ns, not ticks). */
+function threadsCpuUs(pid) {
+  let ns = 0;
+  for (const task of fs.readdirSync(`/proc/${pid}/task`)) {
+    ns += Number(fs.readFileSync(`/proc/${pid}/task/${task}/schedstat`, 'utf8').split(' ')[0]);
+  }
+  return ns / 1000;
+}
+
+/**
+ * One call at a time on `size` values, `calls` a round: the CPU each call costs Node (all its
+ * threads) and the worker (all its threads), and its wall time; medians of `rounds` rounds.
+ */
+export async function poolCpuPerCallSuite(pool, detector, input, { size, calls, rounds }) {
+  const values = input(size);
+  for (let i = 0; i < calls; i++) await detector.detectAsync(values);
+  const [pid] = pool.pids;
+  const perRound = { nodeUs: [], workerUs: [], wallUs: [] };
+  for (let round = 0; round < rounds; round++) {
+    const node = process.cpuUsage();
+    const worker = threadsCpuUs(pid);
+    const t0 = performance.now();
+    for (let i = 0; i < calls; i++) await detector.detectAsync(values);
+    perRound.wallUs.push(((performance.now() - t0) * 1000) / calls);
+    const used = process.cpuUsage(node);
+    perRound.nodeUs.push((used.user + used.system) / calls);
+    perRound.workerUs.push((threadsCpuUs(pid) - worker) / calls);
+  }
+  const median = (xs) => summarize(xs).medianUs;
+  return {
+    poolCpuPerCall: {
+      size,
+      calls,
+      rounds,
+      nodeUs: median(perRound.nodeUs),
+      workerUs: median(perRound.workerUs),
+      wallUs: median(perRound.wallUs),
     },
   };
 }

@@ -4,6 +4,7 @@
 // binary serves every Node line.
 #include <node_api.h>
 
+#include "pool/low_latency.h"
 #include "pool/napi_util.h"
 #include "pool/process_reaper.h"
 #include "pool/shared_memory.h"
@@ -27,6 +28,10 @@ napi_value Init(napi_env env, napi_value exports) {
       {"usableCpus", nullptr, UsableCpus, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"watchProcess", nullptr, WatchProcess, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"unwatchProcess", nullptr, UnwatchProcess, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"lowLatencyWindowUs", nullptr, LowLatencyWindowUs, nullptr, nullptr, nullptr, napi_default,
+       nullptr},
+      {"pollSubmitted", nullptr, PollSubmitted, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"pollIdle", nullptr, PollIdle, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(methods) / sizeof(methods[0]), methods);
   return exports;

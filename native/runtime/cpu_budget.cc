@@ -138,4 +138,8 @@ CpuBudget ReadCpuBudget() {
   return budget;
 }
 
+int64_t LowLatencyWindowNs(const CpuBudget& budget, int64_t us) {
+  return budget.affinity >= 2 ? us * 1000 : 0;
+}
+
 }  // namespace py_outliers

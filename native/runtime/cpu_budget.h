@@ -12,6 +12,8 @@
 // its children): cgroup v1's cpu.cfs_quota_us / cpu.cfs_period_us, cgroup v2's cpu.max.
 #pragma once
 
+#include <cstdint>
+
 namespace py_outliers {
 
 struct CpuBudget {
@@ -23,5 +25,13 @@ struct CpuBudget {
 // Reads the files each time; any thread. Files that are missing or unreadable count as no
 // limit.
 CpuBudget ReadCpuBudget();
+
+// The low-latency mode's window (PY_OUTLIERS_LOW_LATENCY_US = `us`), in ns: off where the
+// process may run on one CPU only (its affinity mask): a polling thread there holds the core
+// that the thread it waits for needs, and each call then costs the whole window (measured: 209
+// us against 13 us for a 1k-value call). A CPU quota alone does not turn it off: the threads
+// still run on separate CPUs, and the bench shows what the polling costs the quota. The
+// in-process threads (runtime/python_threads.h) and the worker processes (pool/) both ask here.
+int64_t LowLatencyWindowNs(const CpuBudget& budget, int64_t us);
 
 }  // namespace py_outliers

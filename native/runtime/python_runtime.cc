@@ -105,15 +105,6 @@ std::string CheckLibraryVersion() {
   return "";
 }
 
-// The low-latency mode's window (python_threads.h, calls/result_poll.h), in ns: off where the
-// process may run on one CPU only (its affinity mask): a polling thread there holds the core
-// that the thread it waits for needs, and each call then costs the whole window (measured: 209
-// us against 13 us for a 1k-value call). A CPU quota alone does not turn it off: the threads
-// still run on separate CPUs, and the bench shows what the polling costs the quota.
-int64_t LowLatencyWindowNs(const CpuBudget& budget, int64_t us) {
-  return budget.affinity >= 2 ? us * 1000 : 0;
-}
-
 // Runs on the Python thread. On success returns "" with the GIL held by that thread.
 // `executable` is the interpreter to behave as: its path is what makes a venv work
 // (docs/architecture.md, "Which Python"): Python's path computation finds pyvenv.cfg next to it,

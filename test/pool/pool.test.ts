@@ -445,6 +445,82 @@ describe('lifetime', () => {
   });
 });
 
+// The low-latency mode (PY_OUTLIERS_LOW_LATENCY_US): what it does, not how fast (make bench
+// judges that). Each case is a Node process of its own: the setting is read when a pool is made.
+describe('the low-latency mode', () => {
+  const script = `
+    const fs = require('node:fs');
+    const { ProcessPool, Outliers, PythonFunction } = require(${JSON.stringify(path.join(ROOT, 'dist', 'index.js'))});
+    const cpuOf = (pid) => fs.readdirSync('/proc/' + pid + '/task').reduce((sum, task) =>
+      sum + Number(fs.readFileSync('/proc/' + pid + '/task/' + task + '/schedstat', 'utf8').split(' ')[0]), 0);
+    (async () => {
+      const pool = new ProcessPool({ processes: 1, python: ${JSON.stringify(BUILD_PYTHON)} });
+      const detector = new Outliers('outliers', 'detect', { pool });
+      const values = new Float64Array(1000).map((_, i) => (i % 7) / 7);
+      values[123] = 50;
+      let right = 0;
+      for (let i = 0; i < 300; i++) {
+        const found = await detector.detectAsync(values);
+        if (found.length === 1 && found[0] === 123) right++;
+      }
+      const [pid] = pool.pids;
+      const window = fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8').split('\\0')[4];
+      // Idle: once the window has passed, neither side polls.
+      await new Promise((r) => setTimeout(r, 100));
+      const before = [process.cpuUsage(), cpuOf(pid)];
+      await new Promise((r) => setTimeout(r, 1000));
+      const nodeUs = Object.values(process.cpuUsage(before[0])).reduce((a, b) => a + b, 0);
+      const workerUs = (cpuOf(pid) - before[1]) / 1000;
+      console.log(JSON.stringify({ right, window, nodeUs, workerUs }));
+    })();
+  `;
+  const run = (prefix: string[], lowLatency: string) => {
+    const [command, ...args] = [...prefix, process.execPath, '-e', script];
+    const ran = spawnSync(command!, args, {
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { ...env, PY_OUTLIERS_LOW_LATENCY_US: lowLatency },
+    });
+    expect(ran.stderr).toBe('');
+    return JSON.parse(ran.stdout) as {
+      right: number;
+      window: string;
+      nodeUs: number;
+      workerUs: number;
+    };
+  };
+
+  it('gives the same results, and costs no CPU once idle (worker and event loop)', () => {
+    const { right, window, nodeUs, workerUs } = run([], '100');
+    expect(right).toBe(300);
+    expect(window).toBe(os.availableParallelism() >= 2 ? '100' : '0');
+    // Idle for 1 s: a poll left running would cost about that much CPU. 100 ms is a wide
+    // margin for a timer and the measuring itself on a loaded machine.
+    expect(nodeUs).toBeLessThan(100_000);
+    expect(workerUs).toBeLessThan(100_000);
+  });
+
+  it('is off where the process may use one CPU only (taskset -c 0)', () => {
+    expect(run(['taskset', '-c', '0'], '100')).toMatchObject({ right: 300, window: '0' });
+  });
+
+  it('a malformed setting fails the pool with a PythonStartError that names it', () => {
+    const saved = process.env['PY_OUTLIERS_LOW_LATENCY_US'];
+    process.env['PY_OUTLIERS_LOW_LATENCY_US'] = 'fast';
+    try {
+      expect(() => new ProcessPool(base)).toThrow(
+        expect.objectContaining({
+          name: 'PythonStartError',
+          message: expect.stringContaining('PY_OUTLIERS_LOW_LATENCY_US'),
+        }),
+      );
+    } finally {
+      if (saved === undefined) delete process.env['PY_OUTLIERS_LOW_LATENCY_US'];
+      else process.env['PY_OUTLIERS_LOW_LATENCY_US'] = saved;
+    }
+  });
+});
+
 // Other Pythons, without numpy (pyenv's): plain values, and arrays as memoryviews.
 const pyenvRoot = spawnSync('pyenv', ['root'], { encoding: 'utf8' }).stdout?.trim();
 const otherPythons = ['3.9', '3.12', '3.13']
