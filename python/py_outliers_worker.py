@@ -591,9 +591,15 @@ class NotCallable(Exception):
 
 
 def _set_async_exc(thread_id, exc):
+    """Raises `exc` in the thread at its next instruction; None clears one still pending. The
+    clearing passes NULL, as the C API asks: py_object(None) would set None itself as the
+    exception, and the thread then raised SystemError ("exception None is not a BaseException
+    subclass") after every aborted call, which ended the worker."""
     import ctypes
 
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread_id), ctypes.py_object(exc))
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), None if exc is None else ctypes.py_object(exc)
+    )
 
 
 def _rss_bytes():
