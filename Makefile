@@ -91,10 +91,12 @@ $(BENCH_STAMP): python/requirements-bench.txt $(VENV_STAMP)
 	touch $@
 
 # BENCH_CHECK=0 leaves out the last step, a short run of the benchmark that checks `make bench`
-# still works (CI's matrix runs it in its first cell only).
+# still works (CI's matrix runs it in its first cell only). VITEST_FLAGS go to vitest (CI's
+# Python-environment cells leave out the packaging test, which each Node line runs).
 BENCH_CHECK ?= 1
+VITEST_FLAGS ?=
 test: build typecheck $(BENCH_STAMP)
-	npx vitest run
+	npx vitest run $(VITEST_FLAGS)
 	if [ "$(BENCH_CHECK)" != 0 ]; then BENCH_QUICK=1 node bench/run.mjs > /dev/null; fi
 
 # The fuzz suites (test/hostile/fuzz*.test.ts) and the hostile cases (test/hostile/hostile.test.ts) with 20
@@ -204,8 +206,9 @@ bench-instructions: build
 # ASan runtime preloaded into node (node and CPython are not instrumented; the runtime must be
 # loaded first) 1. the test suite runs with leak detection off (its process.exit() and
 # worker.terminate() cases make Node itself leak), then 2. a scenario that ends normally runs
-# with LeakSanitizer on. The leak test (RSS is meaningless under ASan) and the packaging test
-# (it runs the compiler) are left out. The normal build is restored afterwards, whatever the
+# with LeakSanitizer on. The leak test (RSS is meaningless under ASan), the install tests
+# (they run the compiler and npm) and the remote tests (no native code of ours runs in a
+# client) are left out. The normal build is restored afterwards, whatever the
 # outcome. Suppressions and why: test/sanitizers/lsan.supp.
 ASAN_RUNTIME = $(shell $(CXX) -print-file-name=libasan.so)
 ASAN_ENV = LD_PRELOAD=$(ASAN_RUNTIME) \
@@ -217,7 +220,8 @@ ASAN_OPTS = abort_on_error=1:strict_string_checks=1:detect_stack_use_after_retur
 asan: build
 	$(BUILD_ENV) GYP_DEFINES=py_outliers_sanitize=1 npm run build:native
 	$(ASAN_ENV) ASAN_OPTIONS=detect_leaks=0:$(ASAN_OPTS) \
-		npx vitest run --exclude test/install/package.test.ts --exclude test/lifetimes/leaks.test.ts \
+		npx vitest run --exclude 'test/install/**' --exclude test/lifetimes/leaks.test.ts \
+			--exclude 'test/remote/**' \
 	&& $(ASAN_ENV) ASAN_OPTIONS=detect_leaks=1:$(ASAN_OPTS) \
 		node --expose-gc test/sanitizers/scenario.js; \
 	status=$$?; $(BUILD_ENV) npm run build:native; exit $$status

@@ -117,6 +117,9 @@ async function main() {
           ['grpc_trivial', any],
           ['grpc', nonEmpty],
           ['grpc_repeated', nonEmpty],
+          ['remote_trivial', nonEmpty],
+          ['remote', nonEmpty],
+          ['grpc_floor', (s) => s === 1000],
         ],
       ],
       // Worker processes (ProcessPool, one worker): a process that loads no libpython.

@@ -1,32 +1,44 @@
-"""Serves a detection function over gRPC, to RemoteOutliers (the scale-out path).
+"""Serves Python functions over gRPC: PythonFunction and Outliers with { remote }, and
+RemoteOutliers (the scale-out path; docs/scaling-out.md).
 
     python python/grpc_server.py [--host 127.0.0.1] [--port 0] [--workers 1] [--threads 2]
-                                 [--module outliers] [--function detect] [--path DIR ...]
-                                 [--tls-cert FILE --tls-key FILE]
+                                 [--export MODULE:FUNCTION ...] [--path DIR ...]
+                                 [--module outliers] [--function detect]
+                                 [--tls-cert FILE --tls-key FILE] [--insecure]
+                                 [--token-file FILE]
 
-Listens on --host (loopback by default; 0.0.0.0 or :: for every interface) and prints
-`LISTENING <port>` on stdout once it serves (a port of 0 picks a free one). SIGTERM or SIGINT
-stops it gracefully: new calls are refused, calls in flight finish (up to 5 s).
-The stubs are generated at build time (make) into python/generated/.
+Listens on --host (loopback by default; 0.0.0.0 or :: for every interface, which needs TLS or
+--insecure) and prints `LISTENING <port>` on stdout once it serves (a port of 0 picks a free
+one). SIGTERM or SIGINT stops it gracefully: new calls are refused, calls in flight finish (up
+to 5 s). The stubs are generated at build time (make) into python/generated/.
+
+--export names each function clients may call (default: --module:--function); they are imported
+at start, and a call of anything else is NOT_FOUND. With --token-file (or
+PY_OUTLIERS_SERVER_TOKEN) every call but the health check must carry the token.
 
 --workers N runs N server processes on one port (SO_REUSEPORT, as grpcio's multiprocessing
 example does), each its own interpreter, so that N calls run on N cores even when the function
 holds the GIL. The kernel gives each new connection to one of them: a client needs several
-connections to reach them all (RemoteOutliers opens 4 by default). If a worker dies, the others
+connections to reach them all (the Node client opens 4 by default). If a worker dies, the others
 are stopped and the server exits 1, for its supervisor (systemd, Kubernetes) to restart.
 
-Services: py_outliers.Outliers (DetectRaw: raw float64 bytes in, streamed in pieces, and int32
-bytes out, what RemoteOutliers calls; Detect: `repeated double`, the benchmark's baseline) and
-the standard grpc.health.v1.Health (Check; SERVING once the function is imported).
+Services: py_outliers.Functions (Call: any exported function, by the worker processes' value
+rules, py_outliers_worker.py), py_outliers.Outliers (DetectRaw: raw float64 bytes in, streamed
+in pieces, and int32 bytes out, what RemoteOutliers calls; Detect: `repeated double`, the
+benchmark's baseline) and the standard grpc.health.v1.Health (Check; SERVING once the functions
+are imported).
 
-Errors travel in the status and trailing metadata, so the Node client (RemoteOutliers)
+Errors: a Functions call's Python exception or bad result is in its reply, as a worker's is;
+for the Outliers service they travel in the status and trailing metadata, so RemoteOutliers
 raises the same errors as the in-process Outliers: a Python exception becomes
 PythonError(type, message, traceback), a result that is not a valid list of indices becomes
 ResultError, with the same rules as the addon (native/values/index_result.cc).
 """
 
 import argparse
+import hmac
 import importlib
+import ipaddress
 import os
 import signal
 import socket
@@ -43,7 +55,21 @@ sys.path.insert(0, HERE)
 
 import grpc  # noqa: E402
 import numpy as np  # noqa: E402
-from py_outliers_worker import Invalid, detect_result  # noqa: E402
+import py_outliers_wire as wire  # noqa: E402
+from py_outliers_runtime import CallAborted  # noqa: E402
+from py_outliers_worker import (  # noqa: E402
+    EXT_ARRAY,
+    INLINE_BYTES,
+    OK,
+    PYTHON_ERROR,
+    Arguments,
+    Invalid,
+    Result,
+    _exception,
+    _set_async_exc,
+    detect_result,
+    reply_of,
+)
 
 
 def generate_stubs():
@@ -84,6 +110,7 @@ OPTIONS = [
     ("grpc.max_send_message_length", MAX_MESSAGE),
 ]
 SERVICE_NAME = "py_outliers.Outliers"
+FUNCTIONS_SERVICE = "py_outliers.Functions"
 # How long calls in flight may run on after SIGTERM.
 GRACE_SECONDS = 5
 
@@ -142,11 +169,148 @@ class Servicer(detect_pb2_grpc.OutliersServicer):
         return reply
 
 
+PIECE_BYTES = 1 << 20  # detect.proto: the pieces of a call's arrays
+
+
+class CallData:
+    """The arrays a call sends apart from its message: its `data` pieces, taken array by array
+    in the order the message names them (each array starts a piece of its own)."""
+
+    def __init__(self, pieces):
+        self.pieces = pieces
+        self.next = 0
+
+    def take(self, nbytes, expected):
+        if nbytes != expected:
+            raise ValueError(f"an array of {expected} bytes said it has {nbytes}")
+        parts, got = [], 0
+        while got < nbytes and self.next < len(self.pieces):
+            parts.append(self.pieces[self.next])
+            got += len(parts[-1])
+            self.next += 1
+        if got != nbytes:
+            raise ValueError(f"an array's pieces hold {got} bytes, not {nbytes}")
+        if len(parts) == 1:
+            return parts[0]  # bytes: read-only views, as in-process
+        # Several pieces into one new array (huge pages: see DetectRaw), read-only.
+        joined = np.concatenate([np.frombuffer(part, dtype=np.uint8) for part in parts])
+        joined.flags.writeable = False
+        return joined
+
+
+class RemoteResult(Result):
+    """A result by the worker processes' rules; an array too large for the message goes
+    apart from it, as its bytes in `data` pieces (no copy until gRPC's own)."""
+
+    def __init__(self, int64, has_float16):
+        super().__init__(int64, has_float16)
+        self.data = []
+
+    def bytes_of(self, dtype, shape, data):
+        if len(data) <= INLINE_BYTES:
+            return super().bytes_of(dtype, shape, data)
+        self.data.append(data)
+        return wire.ExtType(EXT_ARRAY, wire.packb([dtype, shape, len(data)]))
+
+    def pieces(self):
+        for data in self.data:
+            for at in range(0, len(data), PIECE_BYTES):
+                yield detect_pb2.Piece(data=bytes(data[at : at + PIECE_BYTES]))
+
+
+def resolve_exports(specs):
+    """{"module:function": callable} for each exported name, imported now: the server never
+    imports a module because a client named it."""
+    exports = {}
+    for spec in specs:
+        module_name, sep, name = spec.partition(":")
+        if not sep or not module_name or not name:
+            raise SystemExit(f"--export {spec!r}: give module:function (numpy:linalg.norm)")
+        target = importlib.import_module(module_name)
+        for part in name.split("."):
+            target = getattr(target, part)
+        if not callable(target):
+            raise SystemExit(f"--export {spec!r}: {name} is not callable")
+        exports[spec] = target
+    return exports
+
+
+class Functions(detect_pb2_grpc.FunctionsServicer):
+    """Calls of the exported functions, by the worker processes' rules (py_outliers_worker.py):
+    the same arguments, results, int64 modes and errors as in-process. A call whose RPC is
+    cancelled while it runs is interrupted with CallAborted, as in-process."""
+
+    def __init__(self, exports, default):
+        self.exports = exports
+        self.default = default  # what the name "" calls: --module:--function (RemoteOutliers)
+        self.lock = threading.Lock()  # an abort is raised into its own call only
+
+    def Call(self, request_iterator, context):
+        pieces = iter(request_iterator)
+        first = next(pieces, None)
+        try:
+            call = wire.unpackb(first.header) if first is not None else None
+            name, args, kwargs, int64, contract, has_float16 = call
+            if type(name) is not str or type(args) is not list or type(kwargs) is not dict:
+                raise ValueError("a call is [function, args, kwargs, int64, contract, float16]")
+        except (TypeError, ValueError) as e:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"not a py-outliers call: {e}")
+        func = self.default if name == "" else self.exports.get(name)
+        if func is None:
+            exported = ", ".join(sorted(self.exports)) or "nothing"
+            context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"{name} is not exported by this server (it exports {exported}; --export)",
+            )
+        data = [first.data] if first.data else []
+        data += [piece.data for piece in pieces]
+        arguments = Arguments(None)
+        arguments.data = CallData(data)
+        try:
+            positional = arguments.value(args)
+            keywords = arguments.value(kwargs)
+            if arguments.data.next != len(data):
+                raise ValueError("the call sent more data than its arrays")
+        except (KeyError, TypeError, ValueError) as e:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed arguments: {e}")
+        result = RemoteResult(int64, bool(has_float16))
+        status, payload = self.run(context, func, contract, positional, keywords, result)
+        yield detect_pb2.Piece(header=wire.packb([status, payload]))
+        if status == OK:
+            yield from result.pieces()
+
+    def run(self, context, func, contract, positional, keywords, result):
+        state = {"thread": threading.get_ident(), "running": True, "aborted": False}
+
+        def cancelled():
+            with self.lock:
+                if state["running"] and not state["aborted"]:
+                    state["aborted"] = True
+                    _set_async_exc(state["thread"], CallAborted)
+
+        if not context.add_callback(cancelled):
+            context.abort(grpc.StatusCode.CANCELLED, "the call was cancelled")
+        # Before the function runs: a client tries a call again elsewhere only if this header
+        # never came (src/remote-call.ts), so no call runs twice.
+        context.send_initial_metadata((("py-outliers-started", "1"),))
+        try:
+            try:
+                value = func(*positional, **keywords)
+            finally:
+                with self.lock:
+                    state["running"] = False
+                    if state["aborted"]:
+                        _set_async_exc(state["thread"], None)  # if still pending
+            return reply_of(value, contract, positional, result)
+        except BaseException as e:  # CallAborted, SystemExit too: they must not stop the server
+            return PYTHON_ERROR, _exception(e)
+
+
 class Health(health_pb2_grpc.HealthServicer):
     """grpc.health.v1 Check, for the server ("") and its one service. Watch is left
     UNIMPLEMENTED (the spec allows it): it would hold a worker thread per watcher."""
 
-    KNOWN = ("", SERVICE_NAME)
+    KNOWN = ("", SERVICE_NAME, FUNCTIONS_SERVICE)
 
     def Check(self, request, context):
         # Serving from the start: the server starts only once the function is imported.
@@ -170,14 +334,93 @@ def parse_args(argv):
     parser.add_argument("--module", default="outliers")
     parser.add_argument("--function", default="detect")
     parser.add_argument("--path", action="append", default=[], help="prepended to sys.path")
+    parser.add_argument(
+        "--export",
+        action="append",
+        default=[],
+        metavar="MODULE:FUNCTION",
+        help="a function PythonFunction and Outliers may call (repeat it; default: "
+        "--module:--function); nothing else can be called",
+    )
     parser.add_argument("--tls-cert", help="PEM certificate chain: serve TLS instead of plain TCP")
     parser.add_argument("--tls-key", help="PEM private key of --tls-cert")
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="listen beyond loopback without TLS (a network you trust)",
+    )
+    parser.add_argument(
+        "--token-file",
+        help="a file holding a token every call must carry (Authorization: Bearer); "
+        "or set PY_OUTLIERS_SERVER_TOKEN",
+    )
     args = parser.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
+    if args.tls_cert is None and not args.insecure and not is_loopback(args.host):
+        parser.error(
+            f"refusing to listen on {args.host} without TLS: give --tls-cert and --tls-key, or "
+            "--insecure on a network you trust"
+        )
+    args.token = read_token(parser, args.token_file)
+    if not args.export:
+        args.export = [f"{args.module}:{args.function}"]
     if args.workers < 1 or args.threads < 1:
         parser.error("--workers and --threads must be at least 1")
     return args
+
+
+def is_loopback(host):
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
+
+
+def read_token(parser, token_file):
+    if token_file is not None:
+        try:
+            with open(token_file, encoding="utf-8") as f:
+                token = f.read().strip()
+        except OSError as e:
+            parser.error(f"--token-file: {e}")
+    else:
+        token = os.environ.get("PY_OUTLIERS_SERVER_TOKEN", "").strip()
+    return token or None
+
+
+class TokenCheck(grpc.ServerInterceptor):
+    """Every call but the health check must carry the token (Authorization: Bearer <token>),
+    compared in constant time; else UNAUTHENTICATED, before the handler runs."""
+
+    OPEN = "/grpc.health.v1.Health/Check"
+
+    def __init__(self, token):
+        self.expected = f"Bearer {token}".encode()
+
+    def intercept_service(self, continuation, details):
+        if details.method != self.OPEN:
+            given = dict(details.invocation_metadata).get("authorization", "")
+            if not hmac.compare_digest(given.encode(), self.expected):
+                return self._refuse(continuation(details))
+        return continuation(details)
+
+    @staticmethod
+    def _refuse(handler):
+        def refuse(request, context):
+            context.abort(grpc.StatusCode.UNAUTHENTICATED, "a missing or wrong token")
+
+        if handler is None:
+            return None
+        if handler.request_streaming and handler.response_streaming:
+            return grpc.stream_stream_rpc_method_handler(refuse)
+        if handler.request_streaming:
+            return grpc.stream_unary_rpc_method_handler(refuse)
+        if handler.response_streaming:
+            return grpc.unary_stream_rpc_method_handler(refuse)
+        return grpc.unary_unary_rpc_method_handler(refuse)
 
 
 def host_port(host, port):
@@ -212,12 +455,19 @@ def serve(args, reuse_port):
     for path in reversed(args.path):
         sys.path.insert(0, os.path.abspath(path))
     func = getattr(importlib.import_module(args.module), args.function)
+    exports = resolve_exports(args.export)
 
     # grpcio sets SO_REUSEPORT by default on Linux, which would let a second server start on a
     # port already in use and silently share it: only the workers of one server may.
     options = [*OPTIONS, ("grpc.so_reuseport", 1 if reuse_port else 0)]
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=args.threads), options=options)
+    interceptors = [TokenCheck(args.token)] if args.token else []
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=args.threads),
+        options=options,
+        interceptors=interceptors,
+    )
     detect_pb2_grpc.add_OutliersServicer_to_server(Servicer(func), server)
+    detect_pb2_grpc.add_FunctionsServicer_to_server(Functions(exports, func), server)
     health_pb2_grpc.add_HealthServicer_to_server(Health(), server)
     address = host_port(args.host, args.port)
     try:

@@ -195,6 +195,9 @@ class Arguments:
         self.regions = regions
         self.views = []  # the arrays made for this call, to see whether the call kept one
         self.shared = set()  # the regions they view
+        # Where arrays sent apart from the message come from (a server's call, grpc_server.py:
+        # `where` is then their byte count), else None.
+        self.data = None
 
     def value(self, obj):
         kind = type(obj)
@@ -217,6 +220,9 @@ class Arguments:
             count *= dim
         if type(where) is bytes:
             memory = where
+            offset = 0
+        elif type(where) is int and self.data is not None:
+            memory = self.data.take(where, count * size)
             offset = 0
         else:
             region_id, path, region_size, offset = where
@@ -456,6 +462,22 @@ def _outside(indices, length):
     raise Invalid(f"index {int(indices[i])} at position {i} is outside [0, {length})")
 
 
+def reply_of(value, contract, positional, result):
+    """A call's returned value as its reply, (status, payload): by detect's contract or
+    PythonFunction's (also a server's, grpc_server.py)."""
+    try:
+        if contract == DETECT:
+            value = detect_result(value, len(positional[0]))
+        return OK, result.value(value)
+    except Invalid as exc:
+        return INVALID, [exc.message(), None]
+    except CallAborted:
+        raise
+    except BaseException as exc:  # Python code ran while the result was read
+        cause = _exception(exc)
+        return INVALID, [f"result could not be converted: {cause[0]}: {cause[1]}", cause]
+
+
 class Worker:
     def __init__(self, channel, report_rss, has_float16, poll_ns=0):
         self.channel = channel
@@ -566,17 +588,7 @@ class Worker:
             value = func(*positional, **keywords)
         finally:
             self.finish()
-        try:
-            if contract == DETECT:
-                value = detect_result(value, len(positional[0]))
-            return OK, result.value(value)
-        except Invalid as exc:
-            return INVALID, [exc.message(), None]
-        except CallAborted:
-            raise
-        except BaseException as exc:  # Python code ran while the result was read
-            cause = _exception(exc)
-            return INVALID, [f"result could not be converted: {cause[0]}: {cause[1]}", cause]
+        return reply_of(value, contract, positional, result)
 
     def finish(self):
         with self.lock:

@@ -1,8 +1,10 @@
 /** PythonFunction: any Python callable, with any arguments, arrays passed without a copy. */
 import { CallableCore } from './callable.js';
 import { checkSignal, type CallOptions } from './cancellation.js';
-import { inProcess, type PlacedFunction } from './place.js';
-import { placeOf, type ProcessPool } from './pool.js';
+import { placeFor, withRelease, type PlacedFunction } from './place.js';
+import type { ProcessPool } from './pool.js';
+import type { Remote } from './remote-call.js';
+import type { RemoteTlsOptions } from './remote.js';
 import { checkInt64, type Int64As, type PythonArgument, type PythonResult } from './values.js';
 
 /** Options of {@link PythonFunction}. */
@@ -20,6 +22,17 @@ export interface PythonFunctionOptions {
    * at its first call, so an import error rejects that call.
    */
   readonly pool?: ProcessPool;
+  /**
+   * Runs the calls on py-outliers servers (`python/grpc_server.py`, docs/scaling-out.md): a
+   * {@link Remote}, or its address (a gRPC target, or a list of `ip:port`) for connections of
+   * this object's own. Only the async method can then be used, and only functions the server
+   * exports (`--export module:function`).
+   */
+  readonly remote?: Remote | string | readonly string[];
+  /** With `remote` as an address: TLS to the servers, as {@link Remote} takes it. */
+  readonly tls?: RemoteTlsOptions;
+  /** With `remote` as an address: the servers' token, as {@link Remote} takes it. */
+  readonly token?: string;
 }
 
 /** Options of one {@link PythonFunction} call. */
@@ -57,13 +70,15 @@ export class PythonFunction implements Disposable {
    */
   constructor(moduleName: string, funcName: string, options: PythonFunctionOptions = {}) {
     const int64 = checkInt64(options.int64, 'options.int64') ?? 'bigint';
+    const placed = placeFor(options);
     this.#core = new CallableCore(
       'PythonFunction',
       moduleName,
       funcName,
       options.paths,
-      options.pool === undefined ? inProcess : placeOf(options.pool),
-      (place, module, func, paths) => place.openFunction(module, func, paths),
+      placed.place,
+      (place, module, func, paths) =>
+        withRelease(place.openFunction(module, func, paths), placed.release),
     );
     this.#int64Codes = this.#core.place.int64Modes();
     this.#int64 = this.#int64Codes[int64];

@@ -19,6 +19,7 @@ export {
 export type { CallOptions } from './cancellation.js';
 export { Outliers, type AsyncDetector, type OutliersOptions } from './outliers.js';
 export { RemoteOutliers, type RemoteOutliersOptions, type RemoteTlsOptions } from './remote.js';
+export { Remote, type RemoteOptions } from './remote-call.js';
 export { startGrpcServer, type GrpcServer, type GrpcServerOptions } from './server.js';
 export {
   buildInfo,

@@ -1,8 +1,10 @@
 /** Outliers: a Python detection function called with `Float64Array`s, giving indices. */
 import { CallableCore } from './callable.js';
 import { checkSignal, type CallOptions } from './cancellation.js';
-import { inProcess, type PlacedDetector } from './place.js';
-import { placeOf, type ProcessPool } from './pool.js';
+import { placeFor, withRelease, type PlacedDetector } from './place.js';
+import type { ProcessPool } from './pool.js';
+import type { Remote } from './remote-call.js';
+import type { RemoteTlsOptions } from './remote.js';
 import { checkValues } from './values.js';
 
 /**
@@ -39,6 +41,17 @@ export interface OutliersOptions {
    * {@link Outliers.detectAsync} can then be used.
    */
   readonly pool?: ProcessPool;
+  /**
+   * Runs the calls on py-outliers servers (`python/grpc_server.py`, docs/scaling-out.md): a
+   * {@link Remote}, or its address (a gRPC target, or a list of `ip:port`) for connections of
+   * this object's own. Only the async method can then be used, and only functions the server
+   * exports (`--export module:function`).
+   */
+  readonly remote?: Remote | string | readonly string[];
+  /** With `remote` as an address: TLS to the servers, as {@link Remote} takes it. */
+  readonly tls?: RemoteTlsOptions;
+  /** With `remote` as an address: the servers' token, as {@link Remote} takes it. */
+  readonly token?: string;
 }
 
 /**
@@ -70,13 +83,15 @@ export class Outliers implements AsyncDetector {
    * @throws TypeError if the attribute is not callable, or an argument has the wrong type.
    */
   constructor(moduleName = 'outliers', funcName = 'detect', options: OutliersOptions = {}) {
+    const placed = placeFor(options);
     this.#core = new CallableCore(
       'Outliers detector',
       moduleName,
       funcName,
       options.paths,
-      options.pool === undefined ? inProcess : placeOf(options.pool),
-      (place, module, func, paths) => place.openDetector(module, func, paths, this.#scratch),
+      placed.place,
+      (place, module, func, paths) =>
+        withRelease(place.openDetector(module, func, paths, this.#scratch), placed.release),
     );
   }
 

@@ -7,6 +7,9 @@
  * over their own transport (a sync method there throws a TypeError naming the async one).
  * @internal
  */
+import { placeOf, type ProcessPool } from './pool.js';
+import { remotePlaceOf, type Remote } from './remote-call.js';
+import type { RemoteTlsOptions } from './remote.js';
 import { addon } from './runtime.js';
 import type { Int64As } from './values.js';
 
@@ -58,3 +61,47 @@ export const inProcess: CallPlace = {
   int64Modes: () => addon().int64Modes,
   cancel: (id, error) => addon().cancel(id, error),
 };
+
+/** Where an object's calls run, as its options say: `pool`, `remote`, or this process. */
+export interface PlaceOptions {
+  readonly pool?: ProcessPool;
+  readonly remote?: Remote | string | readonly string[];
+  readonly tls?: RemoteTlsOptions;
+  readonly token?: string;
+}
+
+/**
+ * The place of an object made with `options`, and what to close with it: a Remote made for an
+ * address given as `remote` (with `tls` and `token`) is the object's own.
+ */
+export function placeFor(options: PlaceOptions): { place: CallPlace; release?: () => void } {
+  const { pool, remote, tls, token } = options;
+  if (pool !== undefined && remote !== undefined) {
+    throw new TypeError('options.pool and options.remote cannot both be set');
+  }
+  const remoteByAddress = typeof remote === 'string' || Array.isArray(remote);
+  if ((tls !== undefined || token !== undefined) && !remoteByAddress) {
+    throw new TypeError(
+      'options.tls and options.token go with options.remote as an address (a Remote has its own)',
+    );
+  }
+  if (pool !== undefined) return { place: placeOf(pool) };
+  if (remote === undefined) return { place: inProcess };
+  const { place, owned } = remotePlaceOf(remote, {
+    ...(tls === undefined ? {} : { tls }),
+    ...(token === undefined ? {} : { token }),
+  });
+  return owned === undefined ? { place } : { place, release: () => owned.close() };
+}
+
+/** `placed`, whose close() also runs `release` (a Remote the object owns). */
+export function withRelease<T extends { close(): void }>(placed: T, release?: () => void): T {
+  if (release === undefined) return placed;
+  const close = placed.close.bind(placed);
+  return Object.assign(placed, {
+    close: () => {
+      close();
+      release();
+    },
+  });
+}

@@ -13,6 +13,7 @@ import { types } from 'node:util';
 // which every program that imports py-outliers paid, pool or not.
 import type * as MessagePack from '@msgpack/msgpack';
 
+import { PythonError, ResultError } from './errors.js';
 import { describe, type Int64As, type TypedArray } from './values.js';
 
 /** Ext codes: python/py_outliers_worker.py's EXT_ARRAY and EXT_BIGINT. */
@@ -66,14 +67,22 @@ const CONSTRUCTORS = new Map<string, Constructor>([
 ]);
 if (float16 !== undefined) CONSTRUCTORS.set('f2', float16);
 
-/** Where an argument array's bytes are, for the worker: in shared memory, or inline. */
-export type Placement = [regionId: number, path: string, regionSize: number, offset: number];
+/**
+ * Where an argument array's bytes are, for the worker: in shared memory ([region id, path,
+ * size, offset]), or, to a server, sent apart from the message (its byte count: the bytes
+ * follow in the call's data, src/remote-call.ts).
+ */
+export type Placement =
+  [regionId: number, path: string, regionSize: number, offset: number] | number;
 
-/** How a call's large argument arrays get into shared memory (src/pool-worker.ts). */
+/**
+ * How a call's large argument arrays leave this process: into shared memory
+ * (src/pool-worker.ts), or apart from the message to a server (src/remote-call.ts).
+ */
 export interface ArrayPlacer {
   /** A region the caller's array already lies in (ProcessPool.allocate), or undefined. */
   sharedRegionOf(array: TypedArray): Placement | undefined;
-  /** Copies `array` into the call's input region; where it went. */
+  /** Copies `array` into the call's input region, or queues it to be sent; where it went. */
   copyIn(array: TypedArray): Placement;
 }
 
@@ -366,18 +375,27 @@ export function encodeValues(values: Float64Array, placer: ArrayPlacer): Message
   );
 }
 
+/** One message as MessagePack (a server's call header; a frame's body). */
+export function encodeMessage(message: unknown): Uint8Array {
+  return msgpack().encoder.encode(message);
+}
+
 /** One message to a worker, as a frame: its u32 length, then MessagePack. */
 export function frame(message: unknown): Uint8Array {
-  const body = msgpack().encoder.encode(message);
+  const body = encodeMessage(message);
   const out = new Uint8Array(4 + body.byteLength);
   new DataView(out.buffer).setUint32(0, body.byteLength, true);
   out.set(body, 4);
   return out;
 }
 
-/** Decodes worker messages; a result's arrays are mapped from the worker's files by `map`. */
+/**
+ * Decodes worker (or server) messages. A result's array is inline, or in a worker's file (mapped
+ * by `map`), or, from a server, sent apart: its byte count, whose bytes `take` gives.
+ */
 export function messageDecoder(
   map: (path: string, bytes: number) => ArrayBuffer,
+  take?: (bytes: number) => ArrayBuffer,
 ): MessagePack.Decoder {
   const { Decoder, ExtensionCodec } = msgpack().module;
   const results = new ExtensionCodec();
@@ -388,14 +406,17 @@ export function messageDecoder(
       const [dtype, shape, where] = inner.decode(bytes) as [
         string,
         number[],
-        Uint8Array | [string, number],
+        Uint8Array | [string, number] | number,
       ];
       const Type = CONSTRUCTORS.get(dtype);
       if (Type === undefined) throw new Error(`the worker sent an array of dtype ${dtype}`);
       // Inline: a copy, aligned for its type (the message's bytes are not). Else the
       // worker's file, mapped: no copy here.
-      const buffer =
-        where instanceof Uint8Array ? new Uint8Array(where).buffer : map(where[0], where[1]);
+      let buffer: ArrayBuffer;
+      if (where instanceof Uint8Array) buffer = new Uint8Array(where).buffer;
+      else if (typeof where === 'number' && take !== undefined) buffer = take(where);
+      else if (Array.isArray(where)) buffer = map(where[0], where[1]);
+      else throw new Error('the worker sent an array with no place');
       const data = new Type(
         buffer,
         0,
@@ -429,4 +450,37 @@ export function messageDecoder(
   const inner = new Decoder({ useBigInt64: true });
   const decoder = new Decoder({ extensionCodec: results, useBigInt64: true });
   return decoder;
+}
+
+/** Reply statuses: python/py_outliers_worker.py's OK, PYTHON_ERROR, INVALID, TYPE_ERROR. */
+const OK = 0;
+const PYTHON_ERROR = 1;
+const INVALID = 2;
+const TYPE_ERROR = 3;
+
+/** Settles a call by its reply (a worker's or a server's): its result, or the error it names. */
+export function settleReply(
+  status: number,
+  payload: unknown,
+  resolve: (value: unknown) => void,
+  reject: (error: unknown) => void,
+): void {
+  if (status === OK) {
+    resolve(payload);
+  } else if (status === PYTHON_ERROR) {
+    const [type, message, traceback] = payload as [string, string, string];
+    reject(new PythonError(message, type, traceback));
+  } else if (status === INVALID) {
+    const [message, cause] = payload as [string, [string, string, string] | null];
+    reject(
+      new ResultError(
+        message,
+        cause === null ? undefined : { cause: new PythonError(cause[1], cause[0], cause[2]) },
+      ),
+    );
+  } else if (status === TYPE_ERROR) {
+    reject(new TypeError(payload as string));
+  } else {
+    reject(new Error(`py-outliers: the worker sent status ${status}`));
+  }
 }

@@ -3,13 +3,7 @@
  * one call), on every core, and with any CPython from 3.9 (docs/processes.md). The Node side
  * loads no libpython: only the pool addon (native/pool/), for shared memory.
  */
-import {
-  ClosedError,
-  ProcessExitError,
-  PythonError,
-  PythonStartError,
-  ResultError,
-} from './errors.js';
+import { ClosedError, ProcessExitError, PythonStartError } from './errors.js';
 import { interpreterToRun } from './interpreter.js';
 import type { CallPlace, PlacedDetector, PlacedFunction } from './place.js';
 import {
@@ -18,6 +12,7 @@ import {
   INT64_MODES,
   placeArguments,
   readArguments,
+  settleReply,
   type ReadArguments,
 } from './pool-wire.js';
 import {
@@ -67,11 +62,6 @@ export type TypedArrayConstructor<T extends TypedArray> = new (
   length: number,
 ) => T;
 
-/** Call statuses: python/py_outliers_worker.py's OK, PYTHON_ERROR, INVALID, TYPE_ERROR. */
-const OK = 0;
-const PYTHON_ERROR = 1;
-const INVALID = 2;
-const TYPE_ERROR = 3;
 /** The worker's contract numbers: PythonFunction's and detect's. */
 const FUNCTION_CONTRACT = 0;
 const DETECT_CONTRACT = 1;
@@ -354,7 +344,7 @@ class PoolScheduler implements CallPlace {
       if (call !== undefined) {
         clearTimeout(call.killTimer);
         if (opened) worker.opened.add(call.functionId);
-        this.#settle(call, () => this.#outcome(call, status, payload));
+        this.#settle(call, () => settleReply(status, payload, call.resolve, call.reject));
       }
       if (keeps) worker.retireInput();
       if (worker.calls >= this.#maxCalls || (rss ?? 0) > this.#maxRssBytes) this.#recycle(worker);
@@ -380,27 +370,6 @@ class PoolScheduler implements CallPlace {
       this.#checkClosed();
     },
   };
-
-  #outcome(call: PoolCall, status: number, payload: unknown): void {
-    if (status === OK) {
-      call.resolve(payload);
-    } else if (status === PYTHON_ERROR) {
-      const [type, message, traceback] = payload as [string, string, string];
-      call.reject(new PythonError(message, type, traceback));
-    } else if (status === INVALID) {
-      const [message, cause] = payload as [string, [string, string, string] | null];
-      call.reject(
-        new ResultError(
-          message,
-          cause === null ? undefined : { cause: new PythonError(cause[1], cause[0], cause[2]) },
-        ),
-      );
-    } else if (status === TYPE_ERROR) {
-      call.reject(new TypeError(payload as string));
-    } else {
-      call.reject(new Error(`py-outliers: the worker sent status ${status}`));
-    }
-  }
 
   /** A worker exited before it was ready: the calls waiting fail, and starts back off. */
   #startFailed(worker: WorkerProcess, code: number | null, signal: NodeJS.Signals | null): void {

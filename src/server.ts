@@ -7,6 +7,7 @@ import path from 'node:path';
 import readline from 'node:readline';
 
 import { interpreterToRun } from './interpreter.js';
+import type { RemoteOptions } from './remote-call.js';
 
 const PYTHON_DIR = path.resolve(__dirname, '..', 'python');
 
@@ -32,6 +33,23 @@ export interface GrpcServerOptions {
   readonly workers?: number;
   /** Calls each process runs at once (`--threads`). Default 2. */
   readonly threads?: number;
+  /**
+   * The functions `PythonFunction` and `Outliers` objects with `{ remote }` may call, as
+   * `'module:function'` (`'numpy:linalg.norm'`; `--export`), imported when the server starts.
+   * Default: `moduleName:funcName`. A call of anything else is a RemoteError with grpcStatus 5
+   * (NOT_FOUND).
+   */
+  readonly exports?: readonly string[];
+  /**
+   * Listen beyond loopback without TLS (`--insecure`), on a network you trust. Without it, a
+   * `host` other than loopback needs {@link tlsCert}.
+   */
+  readonly insecure?: boolean;
+  /**
+   * A token every call must carry ({@link RemoteOptions.token}); passed to the server in its
+   * environment (PY_OUTLIERS_SERVER_TOKEN), not on its command line.
+   */
+  readonly token?: string;
   /** A PEM certificate chain file: serve TLS (`--tls-cert`), with {@link tlsKey}. */
   readonly tlsCert?: string;
   /** The PEM private key file of {@link tlsCert} (`--tls-key`). */
@@ -115,10 +133,15 @@ export async function startGrpcServer(options: GrpcServerOptions = {}): Promise<
     ...(options.tlsCert === undefined
       ? []
       : ['--tls-cert', path.resolve(options.tlsCert), '--tls-key', path.resolve(options.tlsKey!)]),
+    ...(options.exports ?? []).flatMap((name) => ['--export', name]),
+    ...(options.insecure === true ? ['--insecure'] : []),
   ];
+  const env = { ...process.env };
+  if (options.token !== undefined) env['PY_OUTLIERS_SERVER_TOKEN'] = options.token;
   // Chosen as the in-process Python is, without loading the addon or libpython.
   const child = spawn(options.python ?? interpreterToRun().file, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
+    env,
   });
   let stderr = '';
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {

@@ -407,8 +407,43 @@ export function renderReport({ machine, results: all, ...extra }) {
   if (extra.serverWorkers) {
     const t = extra.serverWorkers;
     sections.push(
-      `RemoteOutliers throughput by server processes (grpc_server.py --workers N, one port), ${t.inFlight} in flight from one client, calls/s (median of ${t.rounds} alternating rounds; ratio to 1 worker paired by round):\n\n${byCountTable(t, 'worker')}`,
+      `Outliers { remote } throughput by server processes (grpc_server.py --workers N, one port), ${t.inFlight} in flight from one client, calls/s (median of ${t.rounds} alternating rounds; ratio to 1 worker paired by round):\n\n${byCountTable(t, 'worker')}`,
     );
+    for (const row of t.rows.filter((r) => r.size === 1_000_000)) {
+      const r = row.ratioTo1[2];
+      if (r !== undefined) {
+        targets.push([`2 server processes / 1, one client, at 1M >= 1.6x`, r >= 1.6, fmtRatio(r)]);
+      }
+    }
+  }
+  const remoteSizes = SIZES.filter((s) => find('remote', s));
+  if (remoteSizes.length > 0) {
+    sections.push(
+      `Any function on a server (Outliers { remote }: the Functions service, MessagePack header and raw array bytes), one call at a time: paired ratios.\n\n${table(
+        ['values', '{ remote } µs', '/ RemoteOutliers', '/ in-process detect', '/ worker process'],
+        remoteSizes.map((s) => [
+          sizeLabel(s),
+          us(find('remote', s).medianUs),
+          fmtRatio(ratio(find('remote', s), find('grpc', s))),
+          fmtRatio(ratio(find('remote', s), find('inproc', s))),
+          fmtRatio(ratio(find('remote', s), find('pool', s))),
+        ]),
+      )}`,
+    );
+    for (const s of [1e7].filter((size) => find('remote', size))) {
+      const r = ratio(find('remote', s), find('inproc', s));
+      targets.push([
+        `{ remote } / in-process detect at ${sizeLabel(s)} <= 3x`,
+        r <= 3,
+        fmtRatio(r),
+      ]);
+    }
+    if (find('remote_trivial', 1000) && find('grpc_floor', 1000)) {
+      const floor = find('grpc_floor', 1000);
+      sections.push(
+        `A trivial call on 1k values through { remote } (${us(find('remote_trivial', 1000).medianUs)} µs) beside gRPC's floor on loopback, a health Check, the smallest unary call to the same server (${us(floor.medianUs)} µs): ${fmtRatio(ratio(find('remote_trivial', 1000), floor))}.`,
+      );
+    }
   }
   if (extra.service) {
     const { rows, seconds, size } = extra.service;
@@ -671,13 +706,13 @@ function writeReadmeSummary({ machine, results: all, functionCalls }) {
       'a call of a trivial function, 1k values',
       'inproc_trivial',
       'pool_trivial',
-      'grpc_trivial',
+      'remote_trivial',
       'ncp_trivial',
       'python_trivial',
       1000,
     ],
-    ['`outliers.detect`, 1k values', 'inproc', 'pool', 'grpc', 'ncp', 'python', 1000],
-    ['`outliers.detect`, 1M values', 'inproc', 'pool', 'grpc', 'ncp', 'python', 1_000_000],
+    ['`outliers.detect`, 1k values', 'inproc', 'pool', 'remote', 'ncp', 'python', 1000],
+    ['`outliers.detect`, 1M values', 'inproc', 'pool', 'remote', 'ncp', 'python', 1_000_000],
   ].map(
     ([label, a, p, b, c, d, size]) =>
       `| ${label} | ${cell(a, size)} | ${cell(p, size)} | ${cell(b, size)} | ${cell(c, size)} | ${cell(d, size)} |`,
@@ -688,7 +723,7 @@ function writeReadmeSummary({ machine, results: all, functionCalls }) {
   const table = [
     `Median time per call, one call at a time (\`make bench\`, ${machine.date.slice(0, 10)}, ${machine.cores} CPUs, Node ${machine.node}; all of it in [docs/benchmarks.md](docs/benchmarks.md)):`,
     '',
-    '| | py-outliers | py-outliers, worker processes (async) | gRPC (RemoteOutliers) | node-calls-python | plain Python |',
+    '| | py-outliers | py-outliers, worker processes (async) | py-outliers, a server (`{ remote }`, gRPC) | node-calls-python | plain Python |',
     '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
   ].join('\n');

@@ -82,16 +82,34 @@ function callsFor() {
     };
   }
   if (family === 'grpc') {
-    const { RemoteOutliers } = require(path.join(ROOT, 'dist', 'index.js'));
+    const { Outliers, RemoteOutliers } = require(path.join(ROOT, 'dist', 'index.js'));
     const detector = new RemoteOutliers(config.detectAddress);
     const repeated = new RemoteOutliers(config.detectAddress, { encoding: 'repeated-double' });
     const trivial = new RemoteOutliers(config.trivialAddress);
+    // The same servers through { remote }: the Functions service (any exported function).
+    const remoteDetector = new Outliers('outliers', 'detect', { remote: config.detectAddress });
+    const remoteTrivial = new Outliers('trivial', 'noop', { remote: config.trivialAddress });
+    // gRPC's own floor on loopback: the smallest unary call (the health Check) to the server.
+    const grpc = require('@grpc/grpc-js');
+    const health = grpc.loadPackageDefinition(
+      require('@grpc/proto-loader').loadSync(path.join(ROOT, 'python', 'health.proto')),
+    ).grpc.health.v1.Health;
+    const healthClient = new health(config.trivialAddress, grpc.credentials.createInsecure());
+    const check = () =>
+      new Promise((resolve, reject) =>
+        healthClient.Check({ service: '' }, (error, reply) =>
+          error ? reject(error) : resolve(reply),
+        ),
+      );
     return {
       sync: {},
       async: {
         grpc: (v) => detector.detect(v),
         grpc_repeated: (v) => repeated.detect(v),
         grpc_trivial: (v) => trivial.detect(v),
+        remote: (v) => remoteDetector.detectAsync(v),
+        remote_trivial: (v) => remoteTrivial.detectAsync(v),
+        grpc_floor: () => check(),
       },
     };
   }
@@ -245,11 +263,12 @@ serveRequests({
   // RemoteOutliers throughput against the server at `address` (run.mjs starts one per worker
   // count), with `inFlight` calls in flight on `size` values.
   remoteThroughput: ({ address, size, inFlight, roundMs }) => {
+    // Outliers with { remote }: the Functions service, as PythonFunction calls it.
     if (!remotes.has(address)) {
-      const { RemoteOutliers } = require(path.join(ROOT, 'dist', 'index.js'));
-      remotes.set(address, new RemoteOutliers(address));
+      const { Outliers } = require(path.join(ROOT, 'dist', 'index.js'));
+      remotes.set(address, new Outliers('outliers', 'detect', { remote: address }));
     }
     const remote = remotes.get(address);
-    return streamThroughput((values) => remote.detect(values), size, inFlight, roundMs);
+    return streamThroughput((values) => remote.detectAsync(values), size, inFlight, roundMs);
   },
 });

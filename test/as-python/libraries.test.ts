@@ -9,6 +9,7 @@ import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
+import { startGrpcServer } from '../../src/index.js';
 import { PACKAGE_ENTRY, PROBE_DIR, ROOT, runNode, seedCase, uniform } from '../helpers.js';
 
 const python = process.env['PY_OUTLIERS_TEST_LIBRARIES_PYTHON'];
@@ -78,11 +79,12 @@ describe.runIf(python)('PythonFunction on real library functions agrees with pla
   fs.writeFileSync(path.join(scratch, 'embeddings.f32'), Buffer.from(embeddings.buffer));
 
   it.each([
-    ['in-process', false],
-    ['in a worker process', true],
+    ['in-process', 'inprocess'],
+    ['in a worker process', 'pool'],
+    ['on a server', 'remote'],
   ])(
     'IsolationForest scores, find_peaks, a float32 norm, percentile and median, %s',
-    async (_, pooled) => {
+    async (_, where) => {
       const script =
         `import sys, json; sys.path.insert(0, ${JSON.stringify(PROBE_DIR)})\n` +
         `import libraries\n` +
@@ -93,22 +95,40 @@ describe.runIf(python)('PythonFunction on real library functions agrees with pla
 
       const env: NodeJS.ProcessEnv = { ...process.env, PY_OUTLIERS_PYTHON: python };
       delete env['PYTHONUNBUFFERED'];
+      // A server of the libraries' venv, exporting what the calls name (and nothing else).
+      const server =
+        where === 'remote'
+          ? await startGrpcServer({
+              python: python!,
+              paths: [PROBE_DIR],
+              exports: [
+                'libraries:isolation_scores',
+                'scipy.signal:find_peaks',
+                'numpy:linalg.norm',
+                'numpy:percentile',
+                'numpy:median',
+              ],
+            })
+          : undefined;
       const run = await runNode(
         `const { PythonFunction, ProcessPool, ndarray } = require(${JSON.stringify(PACKAGE_ENTRY)});
        const fs = require('fs');
        (async () => {
-       const pool = ${pooled} ? new ProcessPool({ processes: 2 }) : undefined;
-       const run = (f, args, kwargs) => (pool ? f.callAsync(args, kwargs) : f.call(args, kwargs));
+       const pool = ${where === 'pool'} ? new ProcessPool({ processes: 2 }) : undefined;
+       const remote = ${JSON.stringify(server?.address)};
+       const place = pool ? { pool } : remote ? { remote } : {};
+       const paths = remote ? {} : { paths: [${JSON.stringify(PROBE_DIR)}] };
+       const run = (f, args, kwargs) => (pool || remote ? f.callAsync(args, kwargs) : f.call(args, kwargs));
        const read = (name, Kind) => { const b = fs.readFileSync(${JSON.stringify(scratch)} + '/' + name);
          return new Kind(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength)); };
        const x = read('x.f64', Float64Array);
        const X = ndarray(read('matrix.f64', Float64Array), [10000, 8]);
        const E = ndarray(read('embeddings.f32', Float32Array), [1000, 384]);
-       const scores = await run(new PythonFunction('libraries', 'isolation_scores', { paths: [${JSON.stringify(PROBE_DIR)}], pool }), [X]);
-       const [peaks, props] = await run(new PythonFunction('scipy.signal', 'find_peaks', { pool }), [x], { height: 0.5, distance: 5 });
-       const norms = await run(new PythonFunction('numpy', 'linalg.norm', { pool }), [E], { axis: 1 });
-       const pct = await run(new PythonFunction('numpy', 'percentile', { pool }), [x, [5, 50, 95]]);
-       const median = await run(new PythonFunction('numpy', 'median', { pool }), [x]);
+       const scores = await run(new PythonFunction('libraries', 'isolation_scores', { ...paths, ...place }), [X]);
+       const [peaks, props] = await run(new PythonFunction('scipy.signal', 'find_peaks', place), [x], { height: 0.5, distance: 5 });
+       const norms = await run(new PythonFunction('numpy', 'linalg.norm', place), [E], { axis: 1 });
+       const pct = await run(new PythonFunction('numpy', 'percentile', place), [x, [5, 50, 95]]);
+       const median = await run(new PythonFunction('numpy', 'median', place), [x]);
        const kinds = [scores, peaks, props.peak_heights, norms, pct].map((a) => a.constructor.name + ':' + a.length);
        console.log(JSON.stringify({ kinds, typeofMedian: typeof median, answers: {
          isolation: Array.from(scores), peaks: [Array.from(peaks, Number), { peak_heights: Array.from(props.peak_heights) }],
@@ -117,6 +137,7 @@ describe.runIf(python)('PythonFunction on real library functions agrees with pla
        })();`,
         { env },
       );
+      await server?.stop();
       expect(run.stderr).toBe('');
       expect(run.status).toBe(0);
       const got = JSON.parse(run.stdout) as {

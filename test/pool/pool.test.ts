@@ -20,6 +20,7 @@ import {
   ndarray,
 } from '../../src/index.js';
 import { BUILD_PYTHON, PROBE_DIR, ROOT, uniform } from '../helpers.js';
+import { BAD_RESULT_KINDS, valueCases } from '../value-cases.js';
 
 const paths = [PROBE_DIR];
 // The workers run none of our native code: under `make asan` they must not preload its
@@ -50,43 +51,7 @@ describe('values', () => {
   const inProcess = (name: string) => new PythonFunction('functions', name, { paths });
   const pooled = (name: string) => new PythonFunction('functions', name, { paths, pool });
 
-  // Each case: the function, its arguments and keyword arguments, and int64.
-  const cases: [
-    string,
-    unknown[],
-    (Record<string, unknown> | undefined)?,
-    ('int32' | 'float64')?,
-  ][] = [
-    ['python_values', []],
-    ['scalars', []],
-    ['layouts', []],
-    ['shaped', [3, 4]],
-    ['shaped', [0, 4]],
-    ['fresh_in_list', [3]],
-    ['fresh', [100_000]],
-    ['int64_values', [[1, 2, 3]], undefined, 'int32'],
-    ['int64_values', [[1, 2 ** 40]], undefined, 'float64'],
-    ['uint64_values', [[1, 2]]],
-    ['echo', [{ a: [1, 2.5, -0, null, undefined, true, 'x', 2n ** 80n, -(2n ** 63n)] }]],
-    ['echo', [new Float32Array([1, 2, 3])]],
-    ['echo', [ndarray(new Int16Array(6), [2, 3])]],
-    ['echo', [uniform(50_000)]],
-    ['echo', [uniform(10).subarray(3, 7)]],
-    ['echo', [new Uint8ClampedArray([1, 2, 255])]],
-    ['echo', [{ x: new BigUint64Array([1n, 2n ** 64n - 1n]), y: [new Float64Array(0)] }]],
-  ];
-  for (const dtype of [
-    'bool',
-    'int8',
-    'uint16',
-    'int32',
-    'uint32',
-    'int64',
-    'float16',
-    'float32',
-  ]) {
-    cases.push(['of_dtype', [dtype]]);
-  }
+  const cases = valueCases();
 
   it.each(cases)('%s gives what it gives in-process', async (name, args, kwargs, int64) => {
     const options = int64 === undefined ? undefined : { int64 };
@@ -103,16 +68,7 @@ describe('values', () => {
   });
 
   it('bad results are ResultErrors with the in-process messages', async () => {
-    for (const kind of [
-      'set',
-      'generator',
-      'object_array',
-      'complex',
-      'custom',
-      'int_key',
-      'self',
-      'datetime',
-    ]) {
+    for (const kind of BAD_RESULT_KINDS) {
       let message = '';
       try {
         inProcess('bad').call([kind]);

@@ -87,10 +87,10 @@ print("checked", bad)
 `;
 
 describe('py_outliers_wire.py against @msgpack/msgpack', () => {
-  it('decodes and re-encodes 300 random values to the same bytes; every truncation is a ValueError', () => {
+  it('decodes and re-encodes 150 random values to the same bytes; every truncation is a ValueError', () => {
     const next = random(20261206);
     const lines: string[] = [];
-    for (let i = 0; i < 300; i++) {
+    for (let i = 0; i < 150; i++) {
       lines.push(Buffer.from(encode(value(next, 3), { useBigInt64: true })).toString('hex'));
     }
     const run = spawnSync(BUILD_PYTHON, ['-c', CHECK, path.join(ROOT, 'python')], {
