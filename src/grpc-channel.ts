@@ -9,6 +9,8 @@ import path from 'node:path';
 // Types only: the packages themselves are loaded on first use (grpcPackages below).
 import type * as grpc from '@grpc/grpc-js';
 
+import { RemoteError } from './errors.js';
+
 const PROTO = path.resolve(__dirname, '..', 'python', 'detect.proto');
 
 /** @internal */
@@ -234,4 +236,20 @@ export function channelSettings(
 /** A call's deadline for grpc-js: none for `Infinity`. */
 export function deadlineOf(deadlineMs: number): number {
   return Number.isFinite(deadlineMs) ? Date.now() + deadlineMs : Infinity;
+}
+
+/** A call's failing status as a RemoteError that says what happened, naming the servers. */
+export function remoteError(
+  target: string,
+  deadlineMs: number,
+  error: { readonly code: number; readonly details: string },
+): RemoteError {
+  const { status } = grpcPackages().grpc;
+  const what =
+    error.code === status.DEADLINE_EXCEEDED
+      ? `no answer within ${deadlineMs} ms`
+      : error.code === status.UNAVAILABLE
+        ? 'cannot reach the server'
+        : `call failed (${status[error.code] ?? error.code})`;
+  return new RemoteError(`py-outliers server at ${target}: ${what}: ${error.details}`, error.code);
 }

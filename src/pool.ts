@@ -5,6 +5,7 @@
  */
 import { ClosedError, ProcessExitError, PythonStartError } from './errors.js';
 import { interpreterToRun } from './interpreter.js';
+import { asyncOnlyDetector, asyncOnlyFunction } from './async-only.js';
 import type { CallPlace, PlacedDetector, PlacedFunction } from './place.js';
 import {
   bytesToCopy,
@@ -86,6 +87,8 @@ interface PoolCall {
 }
 
 let lastId = 0;
+/** Why a pooled call cannot be sync, for the TypeError of `call` and `detect`. */
+const POOL_WHY = 'in a ProcessPool (a call waits for another process)';
 /** The pools of this environment (thread) with calls in flight: the low-latency mode's poll. */
 let busyPools = 0;
 
@@ -147,25 +150,11 @@ class PoolScheduler implements CallPlace {
   openDetector(moduleName: string, funcName: string, paths: string[]): PlacedDetector {
     const functionId = ++lastId;
     const spec: [string, string, string[], number] = [moduleName, funcName, paths, DETECT_CONTRACT];
-    let closed = false;
-    const start = (values: Float64Array): [Promise<Int32Array>, number] => {
-      if (closed) throw new ClosedError('the Outliers detector is closed');
-      if (values.length === 0) return [Promise.resolve(new Int32Array(0)), -1];
-      return this.#submit(functionId, spec, 0, values) as [Promise<Int32Array>, number];
-    };
-    return {
-      detect: () => {
-        throw new TypeError(
-          'detect() cannot run in a ProcessPool (a call waits for another process): use detectAsync()',
-        );
-      },
-      detectAsync: ((values: Float64Array, withId?: true) =>
-        withId === true ? start(values) : start(values)[0]) as PlacedDetector['detectAsync'],
-      close: () => {
-        closed = true;
-        this.#forgetFunction(functionId);
-      },
-    };
+    return asyncOnlyDetector(
+      POOL_WHY,
+      (values) => this.#submit(functionId, spec, 0, values),
+      () => this.#forgetFunction(functionId),
+    );
   }
 
   openFunction(moduleName: string, funcName: string, paths: string[]): PlacedFunction {
@@ -176,35 +165,11 @@ class PoolScheduler implements CallPlace {
       paths,
       FUNCTION_CONTRACT,
     ];
-    let closed = false;
-    const start = (
-      args: readonly unknown[],
-      kwargs: object | undefined,
-      int64: number,
-    ): [Promise<unknown>, number] => {
-      if (closed) throw new ClosedError('the PythonFunction is closed');
-      return this.#submit(functionId, spec, int64, readArguments(args, kwargs));
-    };
-    return {
-      call: () => {
-        throw new TypeError(
-          'call() cannot run in a ProcessPool (a call waits for another process): use callAsync()',
-        );
-      },
-      callAsync: ((
-        args: readonly unknown[],
-        kwargs: object | undefined,
-        int64: number,
-        withId?: true,
-      ) =>
-        withId === true
-          ? start(args, kwargs, int64)
-          : start(args, kwargs, int64)[0]) as PlacedFunction['callAsync'],
-      close: () => {
-        closed = true;
-        this.#forgetFunction(functionId);
-      },
-    };
+    return asyncOnlyFunction(
+      POOL_WHY,
+      (args, kwargs, int64) => this.#submit(functionId, spec, int64, readArguments(args, kwargs)),
+      () => this.#forgetFunction(functionId),
+    );
   }
 
   int64Modes(): Readonly<Record<'bigint' | 'int32' | 'float64', number>> {

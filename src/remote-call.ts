@@ -8,6 +8,7 @@
 import type * as grpc from '@grpc/grpc-js';
 
 import { ClosedError, RemoteError } from './errors.js';
+import { asyncOnlyDetector, asyncOnlyFunction } from './async-only.js';
 import type { CallPlace, PlacedDetector, PlacedFunction } from './place.js';
 import {
   encodeMessage,
@@ -26,7 +27,7 @@ import {
   channelSettings,
   deadlineOf,
   grpcPackages,
-  metadataString,
+  remoteError,
   type FunctionsClient,
   type Piece,
   type RemoteTlsOptions,
@@ -66,6 +67,8 @@ const DETECT_CONTRACT = 1;
 const PIECE_BYTES = 1 << 20;
 
 let lastId = 0;
+/** Why a remote call cannot be sync, for the TypeError of `call` and `detect`. */
+const REMOTE_WHY = 'on a remote server (a call waits for the network)';
 
 /** A call's large arrays, queued to follow its header (an ArrayPlacer for pool-wire). */
 class SentApart implements ArrayPlacer {
@@ -168,59 +171,16 @@ export class RemoteScheduler implements CallPlace {
    * even if it may have run there (detect has no side effects).
    */
   detectorNamed(name: string, idempotent: boolean): PlacedDetector {
-    let closed = false;
-    const start = (values: Float64Array): [Promise<Int32Array>, number] => {
-      if (closed) throw new ClosedError('the Outliers detector is closed');
-      if (values.length === 0) return [Promise.resolve(new Int32Array(0)), -1];
-      return this.#start(name, values, 0, DETECT_CONTRACT, idempotent) as [
-        Promise<Int32Array>,
-        number,
-      ];
-    };
-    return {
-      detect: () => {
-        throw new TypeError(
-          'detect() cannot run on a remote server (a call waits for the network): use detectAsync()',
-        );
-      },
-      detectAsync: ((values: Float64Array, withId?: true) =>
-        withId === true ? start(values) : start(values)[0]) as PlacedDetector['detectAsync'],
-      close: () => {
-        closed = true;
-      },
-    };
+    return asyncOnlyDetector(REMOTE_WHY, (values) =>
+      this.#start(name, values, 0, DETECT_CONTRACT, idempotent),
+    );
   }
 
   openFunction(moduleName: string, funcName: string, paths: string[]): PlacedFunction {
     const name = this.#name(moduleName, funcName, paths);
-    let closed = false;
-    const start = (
-      args: readonly unknown[],
-      kwargs: object | undefined,
-      int64: number,
-    ): [Promise<unknown>, number] => {
-      if (closed) throw new ClosedError('the PythonFunction is closed');
-      return this.#start(name, readArguments(args, kwargs), int64, FUNCTION_CONTRACT, false);
-    };
-    return {
-      call: () => {
-        throw new TypeError(
-          'call() cannot run on a remote server (a call waits for the network): use callAsync()',
-        );
-      },
-      callAsync: ((
-        args: readonly unknown[],
-        kwargs: object | undefined,
-        int64: number,
-        withId?: true,
-      ) =>
-        withId === true
-          ? start(args, kwargs, int64)
-          : start(args, kwargs, int64)[0]) as PlacedFunction['callAsync'],
-      close: () => {
-        closed = true;
-      },
-    };
+    return asyncOnlyFunction(REMOTE_WHY, (args, kwargs, int64) =>
+      this.#start(name, readArguments(args, kwargs), int64, FUNCTION_CONTRACT, false),
+    );
   }
 
   int64Modes(): Readonly<Record<'bigint' | 'int32' | 'float64', number>> {
@@ -320,7 +280,7 @@ export class RemoteScheduler implements CallPlace {
             return;
           }
           this.#calls.delete(id);
-          reject(this.#translate(status));
+          reject(remoteError(this.#target, this.#deadlineMs, status));
         });
         try {
           stream.write({ header });
@@ -376,27 +336,6 @@ export class RemoteScheduler implements CallPlace {
         ),
       );
     }
-  }
-
-  /** Where the calls go, for messages. */
-  get target(): string {
-    return this.#target;
-  }
-
-  #translate(error: grpc.StatusObject): unknown {
-    const { status } = grpcPackages().grpc;
-    const details = error.details;
-    const what =
-      error.code === status.DEADLINE_EXCEEDED
-        ? `no answer within ${this.#deadlineMs} ms`
-        : error.code === status.UNAVAILABLE
-          ? 'cannot reach the server'
-          : `call failed (${status[error.code] ?? error.code})`;
-    const kind = metadataString(error as grpc.ServiceError, 'py-outliers-error');
-    return new RemoteError(
-      `py-outliers server at ${this.#target}: ${what}: ${details}${kind ? ` (${kind})` : ''}`,
-      error.code,
-    );
   }
 }
 

@@ -23,6 +23,7 @@ import {
   deadlineOf,
   grpcPackages,
   metadataString,
+  remoteError,
   type DetectClient,
   type RemoteTlsOptions,
 } from './grpc-channel.js';
@@ -181,19 +182,8 @@ export class RemoteOutliers implements AsyncDetector {
         );
       case 'result':
         return new ResultError(serviceError.details);
-      default: {
-        const { status } = grpcPackages().grpc;
-        const what =
-          serviceError.code === status.DEADLINE_EXCEEDED
-            ? `no answer within ${this.#deadlineMs} ms`
-            : serviceError.code === status.UNAVAILABLE
-              ? 'cannot reach the server'
-              : `call failed (${status[serviceError.code] ?? serviceError.code})`;
-        return new RemoteError(
-          `py-outliers server at ${this.#target}: ${what}: ${serviceError.details}`,
-          serviceError.code,
-        );
-      }
+      default:
+        return remoteError(this.#target, this.#deadlineMs, serviceError);
     }
   }
 

@@ -1,6 +1,6 @@
 // Shared by the test files: data makers, the Python probe module, and a numpy oracle that
 // runs in a separate python process (so the oracle shares nothing with the addon).
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -110,4 +110,16 @@ export const FUZZ_SCALE = Math.max(1, Math.floor(Number(process.env.PY_OUTLIERS_
 export function fuzzSeed(salt: number): number {
   const base = Number(process.env.PY_OUTLIERS_FUZZ_SEED ?? 20261205) || 20261205;
   return (base + salt) % 2 ** 31;
+}
+
+/** A self-signed certificate for localhost and 127.0.0.1 (openssl), in a new scratch folder. */
+export function selfSignedCertificate(): { dir: string; key: string; cert: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-tls-'));
+  const key = path.join(dir, 'key.pem');
+  const cert = path.join(dir, 'cert.pem');
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
+    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
+  ], { stdio: 'ignore' }); // prettier-ignore
+  return { dir, key, cert };
 }

@@ -1,9 +1,6 @@
 // PythonFunction and Outliers with { remote }: the same values, errors and cancellation as
 // in-process, on real python/grpc_server.py processes, and only what a server exports.
-import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -21,7 +18,7 @@ import {
   type GrpcServer,
   type GrpcServerOptions,
 } from '../../src/index.js';
-import { PROBE_DIR, seedCase } from '../helpers.js';
+import { PROBE_DIR, seedCase, selfSignedCertificate } from '../helpers.js';
 import { BAD_RESULT_KINDS, valueCases } from '../value-cases.js';
 
 const cases = valueCases();
@@ -157,13 +154,7 @@ describe('what a server serves', () => {
   });
 
   it('serves TLS to PythonFunction', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-tls-'));
-    const key = path.join(dir, 'key.pem');
-    const cert = path.join(dir, 'cert.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
-    ], { stdio: 'ignore' }); // prettier-ignore
+    const { dir, key, cert } = selfSignedCertificate();
     const s = await server({ host: '0.0.0.0', tlsCert: cert, tlsKey: key });
     const port = s.address.slice(s.address.lastIndexOf(':') + 1);
     const f = new PythonFunction('builtins', 'int', {

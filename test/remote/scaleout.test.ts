@@ -1,8 +1,7 @@
 // Scale-out on gRPC: the raw-bytes RPC, many backends balanced by grpc-js, a multi-process
 // server, failover, TLS, the health service. Real python/grpc_server.py processes throughout.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import * as grpc from '@grpc/grpc-js';
@@ -17,7 +16,7 @@ import {
   type GrpcServer,
   type GrpcServerOptions,
 } from '../../src/index.js';
-import { PROBE_DIR, ROOT, seedCase, uniform } from '../helpers.js';
+import { PROBE_DIR, ROOT, seedCase, selfSignedCertificate, uniform } from '../helpers.js';
 
 const started: GrpcServer[] = [];
 afterAll(async () => {
@@ -258,13 +257,7 @@ describe('grpc_server.py', () => {
   });
 
   it('serves TLS with a certificate made here; plain and untrusting clients are refused', async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-tls-'));
-    const key = path.join(dir, 'key.pem');
-    const cert = path.join(dir, 'cert.pem');
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert,
-    ], { stdio: 'ignore' }); // prettier-ignore
+    const { dir, key, cert } = selfSignedCertificate();
     const s = await server({ tlsCert: cert, tlsKey: key });
     // By name: grpc-js would pass an IP as the TLS server name, which Node deprecates.
     const byName = `localhost:${portOf(s.address)}`;
