@@ -409,6 +409,19 @@ export function renderReport({ machine, results: all, ...extra }) {
     sections.push(
       `Outliers { remote } throughput by server processes (grpc_server.py --workers N, one port), ${t.inFlight} in flight from one client, calls/s (median of ${t.rounds} alternating rounds; ratio to 1 worker paired by round):\n\n${byCountTable(t, 'worker')}`,
     );
+    if (t.rows.every((r) => r.machineBusy)) {
+      // Where one server process and the client already keep every CPU busy, a second server
+      // process cannot add calls on this machine: the table says so beside the ratios.
+      sections.push(
+        `The machine's CPU busy during those rows (every process, ${t.cpus} CPUs; median):\n\n${table(
+          ['size', ...t.counts.map((n) => `${n} worker${n > 1 ? 's' : ''}`)],
+          t.rows.map((r) => [
+            sizeLabel(r.size),
+            ...t.counts.map((n) => `${Math.round(r.machineBusy[n] * 100)}%`),
+          ]),
+        )}`,
+      );
+    }
     for (const row of t.rows.filter((r) => r.size === 1_000_000)) {
       const r = row.ratioTo1[2];
       if (r !== undefined) {

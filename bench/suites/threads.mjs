@@ -2,6 +2,7 @@
 // (with and without a one-CPU cgroup quota), the low-latency mode against the default, and
 // RemoteOutliers throughput by gRPC server processes.
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 
 import { Family, inprocFamily, showProgress } from '../protocol/family.mjs';
@@ -206,28 +207,51 @@ const REMOTE_IN_FLIGHT = 16;
  * RemoteOutliers calls/s with 16 in flight against `grpc_server.py --workers N` (one server
  * per count, all running side by side), from one client process.
  */
+/** The machine's CPU time so far, from /proc/stat: { busy, total } in clock ticks. */
+function machineCpu() {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const ticks = fields.slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: total - ticks[3] - ticks[4], total };
+}
+
+/** The share of every CPU's time that was busy between two machineCpu() readings. */
+const machineBusy = (before, after) =>
+  (after.busy - before.busy) / Math.max(1, after.total - before.total);
+
 export async function serverWorkerThroughput(child, startGrpcServer) {
   showProgress('starting gRPC servers with 1, 2 and 4 workers');
   const servers = await Promise.all(WORKER_COUNTS.map((workers) => startGrpcServer({ workers })));
   const client = new Family('gRPC client, server workers', process.execPath, [child, 'grpc']);
+  // How busy the whole machine was in each measurement: where the client and one server
+  // process already use every CPU, more server processes have nothing to run on.
+  const busy = new Map();
   try {
     const result = await byCount({
       counts: WORKER_COUNTS,
       sizes: WORKER_SIZES,
       rounds: QUICK ? 1 : 4,
       label: 'RemoteOutliers throughput by server workers',
-      measure: async (k, size) =>
-        (
-          await client.request({
-            op: 'remoteThroughput',
-            address: servers[k].address,
-            size,
-            inFlight: REMOTE_IN_FLIGHT,
-            roundMs: QUICK ? 300 : 1500,
-          })
-        ).perSecond,
+      measure: async (k, size) => {
+        const before = machineCpu();
+        const { perSecond } = await client.request({
+          op: 'remoteThroughput',
+          address: servers[k].address,
+          size,
+          inFlight: REMOTE_IN_FLIGHT,
+          roundMs: QUICK ? 300 : 1500,
+        });
+        const key = `${size}:${WORKER_COUNTS[k]}`;
+        busy.set(key, [...(busy.get(key) ?? []), machineBusy(before, machineCpu())]);
+        return perSecond;
+      },
     });
-    return { inFlight: REMOTE_IN_FLIGHT, ...result };
+    for (const row of result.rows) {
+      row.machineBusy = Object.fromEntries(
+        WORKER_COUNTS.map((n) => [n, summarize(busy.get(`${row.size}:${n}`)).medianUs]),
+      );
+    }
+    return { inFlight: REMOTE_IN_FLIGHT, cpus: os.cpus().length, ...result };
   } finally {
     await client.close();
     await Promise.all(servers.map((s) => s.stop()));
