@@ -81,16 +81,48 @@ function callsFor() {
       detector,
     };
   }
+  /** A plain grpc-js client of python/detect.proto's DetectRaw: (values) => Promise<Int32Array>. */
+  function rawDetectClient(grpc, address) {
+    const definition = require('@grpc/proto-loader').loadSync(
+      path.join(ROOT, 'python', 'detect.proto'),
+    );
+    const { Outliers: Service } = grpc.loadPackageDefinition(definition).py_outliers;
+    const client = new Service(address, grpc.credentials.createInsecure(), {
+      'grpc.max_receive_message_length': 1 << 30,
+    });
+    const PIECE = 1 << 20;
+    return {
+      detect: (values) =>
+        new Promise((resolve, reject) => {
+          const call = client.DetectRaw((error, reply) => {
+            if (error) return reject(error);
+            const bytes = reply.indices ?? Buffer.alloc(0); // proto3: an empty field is absent
+            resolve(
+              new Int32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length)),
+            );
+          });
+          const bytes = Buffer.from(values.buffer, values.byteOffset, values.byteLength);
+          for (let at = 0; at < bytes.length; at += PIECE) {
+            call.write({ values: bytes.subarray(at, at + PIECE) });
+          }
+          call.end();
+        }),
+    };
+  }
+
   if (family === 'grpc') {
     const { Outliers, RemoteOutliers } = require(path.join(ROOT, 'dist', 'index.js'));
-    const detector = new RemoteOutliers(config.detectAddress);
+    const grpc = require('@grpc/grpc-js');
+    // The baseline: the function served over gRPC as a team writes it, a plain grpc-js client
+    // of one RPC (DetectRaw: the values' bytes in 1 MiB pieces, int32 indices back).
+    const detector = rawDetectClient(grpc, config.detectAddress);
+    const trivial = rawDetectClient(grpc, config.trivialAddress);
     const repeated = new RemoteOutliers(config.detectAddress, { encoding: 'repeated-double' });
-    const trivial = new RemoteOutliers(config.trivialAddress);
-    // The same servers through { remote }: the Functions service (any exported function).
+    // The same servers through { remote }: the Functions service (any exported function), the
+    // path RemoteOutliers takes too.
     const remoteDetector = new Outliers('outliers', 'detect', { remote: config.detectAddress });
     const remoteTrivial = new Outliers('trivial', 'noop', { remote: config.trivialAddress });
     // gRPC's own floor on loopback: the smallest unary call (the health Check) to the server.
-    const grpc = require('@grpc/grpc-js');
     const health = grpc.loadPackageDefinition(
       require('@grpc/proto-loader').loadSync(path.join(ROOT, 'python', 'health.proto')),
     ).grpc.health.v1.Health;

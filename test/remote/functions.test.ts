@@ -2,6 +2,8 @@
 // in-process, on real python/grpc_server.py processes, and only what a server exports.
 import fs from 'node:fs';
 
+import type { StatusObject } from '@grpc/grpc-js';
+import { decode } from '@msgpack/msgpack';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import {
@@ -18,6 +20,8 @@ import {
   type GrpcServer,
   type GrpcServerOptions,
 } from '../../src/index.js';
+import { grpcPackages, type Piece } from '../../src/grpc-channel.js';
+import { encodeMessage } from '../../src/pool-wire.js';
 import { PROBE_DIR, seedCase, selfSignedCertificate } from '../helpers.js';
 import { BAD_RESULT_KINDS, valueCases } from '../value-cases.js';
 
@@ -164,6 +168,44 @@ describe('what a server serves', () => {
     expect(await f.callAsync(['9'])).toBe(9);
     f.close();
     fs.rmSync(dir, { recursive: true });
+  });
+});
+
+describe('the wire', () => {
+  /** A raw Functions call of functions:echo(value): the reply's pieces and trailing metadata. */
+  async function rawCall(value: unknown, replyInTrailer: boolean) {
+    const { grpc, Functions } = grpcPackages();
+    const client = new Functions(main.address, grpc.credentials.createInsecure());
+    try {
+      const metadata = new grpc.Metadata();
+      if (replyInTrailer) metadata.set('py-outliers-reply-in-trailer', '1');
+      const stream = client.Call(metadata, {});
+      const pieces: Piece[] = [];
+      stream.on('data', (piece: Piece) => pieces.push(piece));
+      const status = new Promise<StatusObject>((resolve) => stream.on('status', resolve));
+      stream.on('error', () => {});
+      stream.end({ header: encodeMessage(['functions:echo', [value], {}, 0, 0, false]) });
+      const { code, metadata: trailers } = await status;
+      expect(code).toBe(grpc.status.OK);
+      const headers = pieces.map((p) => p.header).filter((h) => h !== undefined && h.length > 0);
+      return { headers, trailer: trailers.get('py-outliers-reply-in-trailer-bin') };
+    } finally {
+      client.close();
+    }
+  }
+
+  it('a small reply comes in the trailing metadata only to a client that asks for it', async () => {
+    const asked = await rawCall('hello', true);
+    expect(asked.headers).toEqual([]);
+    expect(decode(asked.trailer[0] as Buffer)).toEqual([0, 'hello']);
+    // A client that does not ask (an older one) gets the reply as a message, as before.
+    const old = await rawCall('hello', false);
+    expect(old.trailer).toEqual([]);
+    expect(old.headers.map((h) => decode(h!))).toEqual([[0, 'hello']]);
+    // A reply too large for metadata is a message even to a client that asks.
+    const big = await rawCall('x'.repeat(10_000), true);
+    expect(big.trailer).toEqual([]);
+    expect(big.headers.map((h) => decode(h!))).toEqual([[0, 'x'.repeat(10_000)]]);
   });
 });
 
