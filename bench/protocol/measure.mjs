@@ -1,5 +1,7 @@
 // Timing shared by every benchmark family: warm-up, batches for sub-microsecond calls,
 // a time budget per cell, and robust statistics (median, min, max).
+import fs from 'node:fs';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 
 export const QUICK = process.env.BENCH_QUICK === '1';
@@ -107,3 +109,18 @@ export function serveRequests(handlers) {
   });
   process.stdin.on('end', () => chain.then(() => process.exit(0)));
 }
+
+/** The machine's CPUs, as /proc/stat counts them. */
+export const CPUS = os.cpus().length;
+
+/** The machine's CPU time so far, from /proc/stat: { busy, total } in clock ticks. */
+export function machineCpu() {
+  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const ticks = fields.slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: total - ticks[3] - ticks[4], total };
+}
+
+/** The share of every CPU's time that was busy between two machineCpu() readings. */
+export const machineBusy = (before, after) =>
+  (after.busy - before.busy) / Math.max(1, after.total - before.total);

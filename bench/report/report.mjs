@@ -383,10 +383,31 @@ export function renderReport({ machine, results: all, ...extra }) {
         ...t.counts.slice(1).map((n) => fmtRatio(r.ratioTo1[n])),
       ]),
     );
+  /** A byCount() result's machine CPU busy, as a section to put beside its table. */
+  const busySection = (t, unit) =>
+    t.rows.every((r) => r.machineBusy)
+      ? [
+          `The machine's CPU busy during those rows (every process, ${t.cpus} CPUs, median): where one ${unit} and the caller already keep every CPU busy, a second ${unit} has nothing to run on.\n\n${table(
+            [
+              'size',
+              ...t.counts.map((n) =>
+                typeof n === 'number'
+                  ? `${n} ${n > 1 ? unit.replace(/s?$/, (s) => (s ? 'ses' : 's')) : unit}`
+                  : n,
+              ),
+            ],
+            t.rows.map((r) => [
+              sizeLabel(r.size),
+              ...t.counts.map((n) => `${Math.round(r.machineBusy[n] * 100)}%`),
+            ]),
+          )}`,
+        ]
+      : [];
   if (extra.threads) {
     const t = extra.threads;
     sections.push(
       `detectAsync throughput by Python threads (PY_OUTLIERS_THREADS), ${t.inFlight} in flight, calls/s (median of ${t.rounds} alternating rounds; ratio to 1 thread paired by round):\n\n${byCountTable(t, 'thread')}`,
+      ...busySection(t, 'thread'),
     );
   }
   if (extra.threadsOneCpu) {
@@ -400,19 +421,7 @@ export function renderReport({ machine, results: all, ...extra }) {
     sections.push(
       `Outliers { remote } throughput by server processes (grpc_server.py --workers N, one port), ${t.inFlight} in flight from one client, calls/s (median of ${t.rounds} alternating rounds; ratio to 1 worker paired by round):\n\n${byCountTable(t, 'worker')}`,
     );
-    if (t.rows.every((r) => r.machineBusy)) {
-      // Where one server process and the client already keep every CPU busy, a second server
-      // process cannot add calls on this machine: the table says so beside the ratios.
-      sections.push(
-        `The machine's CPU busy during those rows (every process, ${t.cpus} CPUs; median):\n\n${table(
-          ['size', ...t.counts.map((n) => `${n} worker${n > 1 ? 's' : ''}`)],
-          t.rows.map((r) => [
-            sizeLabel(r.size),
-            ...t.counts.map((n) => `${Math.round(r.machineBusy[n] * 100)}%`),
-          ]),
-        )}`,
-      );
-    }
+    sections.push(...busySection(t, 'server process'));
     for (const row of t.rows.filter((r) => r.size === 1_000_000)) {
       const r = row.ratioTo1[2];
       if (r !== undefined) {
@@ -606,6 +615,7 @@ export function renderReport({ machine, results: all, ...extra }) {
           ),
         ]),
       )}`,
+      ...busySection(extra.processes, 'worker process'),
     );
     for (const row of rows) {
       const two = summarize(

@@ -22,6 +22,8 @@ import { inprocessFunctionCalls, ncpFunctionCalls } from './functions.mjs';
 import { crashRecoverySuite, poolCpuPerCallSuite, poolIdleCpuSuite } from './pool.mjs';
 import {
   QUICK,
+  machineBusy,
+  machineCpu,
   makeInput,
   measureAsync,
   measureSync,
@@ -224,6 +226,8 @@ async function streamThroughput(call, size, inFlight, roundMs) {
   for (let i = 0; i < inFlight; i++) await call(values); // warm: connections, caches
   let n = 0;
   const t0 = performance.now();
+  // The whole machine's CPU over the timed window only (not the warm-up's one call at a time).
+  const cpu0 = machineCpu();
   const lane = async () => {
     while (performance.now() - t0 < roundMs) {
       await call(values);
@@ -231,7 +235,10 @@ async function streamThroughput(call, size, inFlight, roundMs) {
     }
   };
   await Promise.all(Array.from({ length: inFlight }, lane));
-  return { perSecond: n / ((performance.now() - t0) / 1000) };
+  return {
+    perSecond: n / ((performance.now() - t0) / 1000),
+    machineBusy: machineBusy(cpu0, machineCpu()),
+  };
 }
 
 serveRequests({

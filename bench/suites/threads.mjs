@@ -2,11 +2,10 @@
 // (with and without a one-CPU cgroup quota), the low-latency mode against the default, and
 // RemoteOutliers throughput by gRPC server processes.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 
 import { Family, inprocFamily, showProgress } from '../protocol/family.mjs';
-import { QUICK, summarize } from '../protocol/measure.mjs';
+import { CPUS, QUICK, summarize } from '../protocol/measure.mjs';
 import { sizeLabel } from '../protocol/labels.mjs';
 
 // ---- throughput by number of Python threads, and by server processes ------------------------
@@ -14,17 +13,22 @@ import { sizeLabel } from '../protocol/labels.mjs';
 /**
  * Calls/s for each of `counts` at each size, in alternating rounds (the order rotates), so
  * that each ratio to the first count compares neighbours in time on this noisy machine.
- * `measure(k, size)` runs one round of count k and resolves to its calls/s.
+ * `measure(k, size)` runs one round of count k and resolves to its { perSecond, machineBusy }.
  */
 async function byCount({ counts, sizes, rounds, label, measure }) {
   const rows = [];
   for (const size of sizes) {
     const perRound = counts.map(() => []);
+    // How busy the whole machine was: where the processes already keep every CPU busy with
+    // one thread, process or server, a second one has nothing to run on.
+    const busy = counts.map(() => []);
     for (let round = 0; round < rounds; round++) {
       for (let i = 0; i < counts.length; i++) {
         const k = (i + round) % counts.length;
         showProgress(`${label} at ${sizeLabel(size)}, round ${round + 1}/${rounds}: ${counts[k]}`);
-        perRound[k].push(await measure(k, size));
+        const { perSecond, machineBusy } = await measure(k, size);
+        perRound[k].push(perSecond);
+        busy[k].push(machineBusy);
       }
     }
     const median = (xs) => summarize(xs).medianUs;
@@ -36,9 +40,10 @@ async function byCount({ counts, sizes, rounds, label, measure }) {
         counts.map((n, k) => [n, median(perRound[k].map((v, r) => v / perRound[0][r]))]),
       ),
       perRound: Object.fromEntries(counts.map((n, k) => [n, perRound[k]])),
+      machineBusy: Object.fromEntries(counts.map((n, k) => [n, median(busy[k])])),
     });
   }
-  return { rounds, counts, rows };
+  return { rounds, counts, rows, cpus: CPUS };
 }
 
 export const THREAD_COUNTS = [1, 2, 4];
@@ -94,14 +99,12 @@ export async function threadThroughput(
       rounds,
       label,
       measure: async (k, size) =>
-        (
-          await families[k].request({
-            op: 'threadThroughput',
-            size,
-            inFlight: THREAD_IN_FLIGHT,
-            roundMs: QUICK ? 150 : size >= 10_000_000 ? 2000 : 600,
-          })
-        ).perSecond,
+        await families[k].request({
+          op: 'threadThroughput',
+          size,
+          inFlight: THREAD_IN_FLIGHT,
+          roundMs: QUICK ? 150 : size >= 10_000_000 ? 2000 : 600,
+        }),
     });
     return { inFlight: THREAD_IN_FLIGHT, ...result };
   } finally {
@@ -138,14 +141,12 @@ export async function processThroughput(child, { rounds }) {
       rounds,
       label: 'detectAsync throughput, threads against worker processes',
       measure: async (k, size) =>
-        (
-          await families[k].request({
-            op: 'threadThroughput',
-            size,
-            inFlight: THREAD_IN_FLIGHT,
-            roundMs: QUICK ? 150 : 600,
-          })
-        ).perSecond,
+        await families[k].request({
+          op: 'threadThroughput',
+          size,
+          inFlight: THREAD_IN_FLIGHT,
+          roundMs: QUICK ? 150 : 600,
+        }),
     });
     return { inFlight: THREAD_IN_FLIGHT, ...result };
   } finally {
@@ -207,51 +208,26 @@ const REMOTE_IN_FLIGHT = 16;
  * RemoteOutliers calls/s with 16 in flight against `grpc_server.py --workers N` (one server
  * per count, all running side by side), from one client process.
  */
-/** The machine's CPU time so far, from /proc/stat: { busy, total } in clock ticks. */
-function machineCpu() {
-  const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
-  const ticks = fields.slice(1, 9).map(Number); // user nice system idle iowait irq softirq steal
-  const total = ticks.reduce((a, b) => a + b, 0);
-  return { busy: total - ticks[3] - ticks[4], total };
-}
-
-/** The share of every CPU's time that was busy between two machineCpu() readings. */
-const machineBusy = (before, after) =>
-  (after.busy - before.busy) / Math.max(1, after.total - before.total);
-
 export async function serverWorkerThroughput(child, startGrpcServer) {
   showProgress('starting gRPC servers with 1, 2 and 4 workers');
   const servers = await Promise.all(WORKER_COUNTS.map((workers) => startGrpcServer({ workers })));
   const client = new Family('gRPC client, server workers', process.execPath, [child, 'grpc']);
-  // How busy the whole machine was in each measurement: where the client and one server
-  // process already use every CPU, more server processes have nothing to run on.
-  const busy = new Map();
   try {
     const result = await byCount({
       counts: WORKER_COUNTS,
       sizes: WORKER_SIZES,
       rounds: QUICK ? 1 : 4,
       label: 'RemoteOutliers throughput by server workers',
-      measure: async (k, size) => {
-        const before = machineCpu();
-        const { perSecond } = await client.request({
+      measure: async (k, size) =>
+        await client.request({
           op: 'remoteThroughput',
           address: servers[k].address,
           size,
           inFlight: REMOTE_IN_FLIGHT,
           roundMs: QUICK ? 300 : 1500,
-        });
-        const key = `${size}:${WORKER_COUNTS[k]}`;
-        busy.set(key, [...(busy.get(key) ?? []), machineBusy(before, machineCpu())]);
-        return perSecond;
-      },
+        }),
     });
-    for (const row of result.rows) {
-      row.machineBusy = Object.fromEntries(
-        WORKER_COUNTS.map((n) => [n, summarize(busy.get(`${row.size}:${n}`)).medianUs]),
-      );
-    }
-    return { inFlight: REMOTE_IN_FLIGHT, cpus: os.cpus().length, ...result };
+    return { inFlight: REMOTE_IN_FLIGHT, ...result };
   } finally {
     await client.close();
     await Promise.all(servers.map((s) => s.stop()));
