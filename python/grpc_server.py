@@ -177,6 +177,9 @@ PIECE_BYTES = 1 << 20  # detect.proto: the pieces of a call's arrays
 # "The wire"); older clients, which do not send it, get the message.
 REPLY_IN_TRAILER = "py-outliers-reply-in-trailer"
 TRAILER_REPLY_BYTES = 2048  # far below gRPC's 8 KiB default limit on metadata
+# Sent (value "1") with a call of an idempotent function: its client tries it again whether it
+# started or not, so the server sends no py-outliers-started header (docs/scaling-out.md).
+IDEMPOTENT = "py-outliers-idempotent"
 
 
 class PieceView:
@@ -368,10 +371,14 @@ class Functions(detect_pb2_grpc.FunctionsServicer):
         except (KeyError, TypeError, ValueError) as e:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"malformed arguments: {e}")
         result = RemoteResult(int64, bool(has_float16))
-        status, payload = self.run(context, func, contract, positional, keywords, result)
+        metadata = context.invocation_metadata()
+        idempotent = (IDEMPOTENT, "1") in metadata
+        status, payload = self.run(
+            context, func, contract, positional, keywords, result, idempotent
+        )
         header = wire.packb([status, payload])
         if len(header) <= TRAILER_REPLY_BYTES and not (status == OK and result.data):
-            if (REPLY_IN_TRAILER, "1") in context.invocation_metadata():
+            if (REPLY_IN_TRAILER, "1") in metadata:
                 # The whole reply in the status's trailing metadata: one batch fewer than a
                 # message and then the status (about 8% of a 1k call, measured).
                 context.set_trailing_metadata(((REPLY_IN_TRAILER + "-bin", header),))
@@ -380,7 +387,7 @@ class Functions(detect_pb2_grpc.FunctionsServicer):
         if status == OK:
             yield from result.pieces()
 
-    def run(self, context, func, contract, positional, keywords, result):
+    def run(self, context, func, contract, positional, keywords, result, idempotent):
         state = {"thread": threading.get_ident(), "running": True, "aborted": False}
 
         def cancelled():
@@ -392,8 +399,10 @@ class Functions(detect_pb2_grpc.FunctionsServicer):
         if not context.add_callback(cancelled):
             context.abort(grpc.StatusCode.CANCELLED, "the call was cancelled")
         # Before the function runs: a client tries a call again elsewhere only if this header
-        # never came (src/remote-call.ts), so no call runs twice.
-        context.send_initial_metadata((("py-outliers-started", "1"),))
+        # never came (src/remote-call.ts), so no call runs twice. A call of an idempotent
+        # function is tried again either way: its client does not need it (one batch fewer).
+        if not idempotent:
+            context.send_initial_metadata((("py-outliers-started", "1"),))
         try:
             try:
                 value = func(*positional, **keywords)

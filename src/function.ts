@@ -33,6 +33,15 @@ export interface PythonFunctionOptions {
   readonly tls?: RemoteTlsOptions;
   /** With `remote` as an address: the servers' token, as {@link Remote} takes it. */
   readonly token?: string;
+  /**
+   * The function has no side effects, so calling it twice does no harm. With `remote`, a call
+   * whose server is lost is then tried again on another server even if it may have started
+   * (and the server need not say when it starts, a little less work per call). Default
+   * `false`: such a call rejects with a {@link RemoteError}, as it may have run; one that
+   * cannot have started is tried again either way. In this process and in worker processes,
+   * no call is ever run again.
+   */
+  readonly idempotent?: boolean;
 }
 
 /** Options of one {@link PythonFunction} call. */
@@ -70,6 +79,10 @@ export class PythonFunction implements Disposable {
    */
   constructor(moduleName: string, funcName: string, options: PythonFunctionOptions = {}) {
     const int64 = checkInt64(options.int64, 'options.int64') ?? 'bigint';
+    if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') {
+      throw new TypeError('options.idempotent must be a boolean');
+    }
+    const idempotent = options.idempotent === true;
     const placed = placeFor(options);
     this.#core = new CallableCore(
       'PythonFunction',
@@ -78,7 +91,7 @@ export class PythonFunction implements Disposable {
       options.paths,
       placed.place,
       (place, module, func, paths) =>
-        withRelease(place.openFunction(module, func, paths), placed.release),
+        withRelease(place.openFunction(module, func, paths, idempotent), placed.release),
     );
     this.#int64Codes = this.#core.place.int64Modes();
     this.#int64 = this.#int64Codes[int64];

@@ -44,8 +44,16 @@ export interface CallPlace {
     paths: string[],
     scratch: Int32Array,
   ): PlacedDetector;
-  /** Opens `funcName` in `moduleName` under PythonFunction's contract. */
-  openFunction(moduleName: string, funcName: string, paths: string[]): PlacedFunction;
+  /**
+   * Opens `funcName` in `moduleName` under PythonFunction's contract. `idempotent`: a call
+   * may be run again where the place retries calls (remote servers only).
+   */
+  openFunction(
+    moduleName: string,
+    funcName: string,
+    paths: string[],
+    idempotent?: boolean,
+  ): PlacedFunction;
   /** How the place numbers the int64 modes of a PlacedFunction call. */
   int64Modes(): Readonly<Record<Int64As, number>>;
   /** Rejects async call `id` with `error` now, interrupting it if it runs; false if settled. */

@@ -121,6 +121,8 @@ interface RemoteCall {
 const MAX_ATTEMPTS = 5;
 const FIRST_BACKOFF_MS = 50;
 const STARTED = 'py-outliers-started';
+/** Sent with a call of an idempotent function: the server then sends no STARTED header. */
+const IDEMPOTENT = 'py-outliers-idempotent';
 /**
  * What a connection's end gives a call (UNAVAILABLE, or INTERNAL for a stream reset under it):
  * tried again if the function had not started. Any other status is the server's answer.
@@ -182,10 +184,15 @@ export class RemoteScheduler implements CallPlace {
     );
   }
 
-  openFunction(moduleName: string, funcName: string, paths: string[]): PlacedFunction {
+  openFunction(
+    moduleName: string,
+    funcName: string,
+    paths: string[],
+    idempotent = false,
+  ): PlacedFunction {
     const name = this.#name(moduleName, funcName, paths);
     return asyncOnlyFunction(REMOTE_WHY, (args, kwargs, int64) =>
-      this.#start(name, readArguments(args, kwargs), int64, FUNCTION_CONTRACT, false),
+      this.#start(name, readArguments(args, kwargs), int64, FUNCTION_CONTRACT, idempotent),
     );
   }
 
@@ -239,6 +246,8 @@ export class RemoteScheduler implements CallPlace {
     const { grpc } = grpcPackages();
     const metadata = new grpc.Metadata();
     metadata.set(REPLY_IN_TRAILER, '1');
+    // Tried again whether it started or not: the server need not say when it starts.
+    if (idempotent) metadata.set(IDEMPOTENT, '1');
     if (this.#token !== undefined) metadata.set('authorization', `Bearer ${this.#token}`);
     const deadline = deadlineOf(this.#deadlineMs);
     const id = ++lastId;
