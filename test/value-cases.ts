@@ -1,8 +1,8 @@
 // The value cases a call elsewhere than in-process must give as in-process does: test/python/
 // functions.py's functions, their arguments, keyword arguments and int64 mode. A ProcessPool
 // (test/pool/) and a server (test/remote/functions.test.ts) each run them all.
-import { ndarray } from '../src/index.js';
-import { uniform } from './helpers.js';
+import { ndarray, PythonFunction } from '../src/index.js';
+import { PROBE_DIR, uniform } from './helpers.js';
 
 /** One case: the function, its arguments and keyword arguments, and int64. */
 export type ValueCase = [
@@ -59,3 +59,16 @@ export const BAD_RESULT_KINDS = [
   'self',
   'datetime',
 ];
+
+/** The message of the ResultError an in-process call of bad(`kind`) throws ('' if none). */
+export function inProcessBadResultMessage(kind: string): string {
+  const bad = new PythonFunction('functions', 'bad', { paths: [PROBE_DIR] });
+  try {
+    bad.call([kind]);
+  } catch (error) {
+    return (error as Error).message;
+  } finally {
+    bad.close();
+  }
+  return '';
+}

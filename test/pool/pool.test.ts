@@ -20,7 +20,7 @@ import {
   ndarray,
 } from '../../src/index.js';
 import { BUILD_PYTHON, PROBE_DIR, ROOT, uniform } from '../helpers.js';
-import { BAD_RESULT_KINDS, valueCases } from '../value-cases.js';
+import { BAD_RESULT_KINDS, inProcessBadResultMessage, valueCases } from '../value-cases.js';
 
 const paths = [PROBE_DIR];
 // The workers run none of our native code: under `make asan` they must not preload its
@@ -69,12 +69,7 @@ describe('values', () => {
 
   it('bad results are ResultErrors with the in-process messages', async () => {
     for (const kind of BAD_RESULT_KINDS) {
-      let message = '';
-      try {
-        inProcess('bad').call([kind]);
-      } catch (error) {
-        message = (error as Error).message;
-      }
+      const message = inProcessBadResultMessage(kind);
       expect(message).not.toBe('');
       const pooledError = await pooled('bad')
         .callAsync([kind])

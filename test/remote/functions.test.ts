@@ -23,7 +23,7 @@ import {
 import { grpcPackages, type Piece } from '../../src/grpc-channel.js';
 import { encodeMessage } from '../../src/pool-wire.js';
 import { PROBE_DIR, seedCase, selfSignedCertificate } from '../helpers.js';
-import { BAD_RESULT_KINDS, valueCases } from '../value-cases.js';
+import { BAD_RESULT_KINDS, inProcessBadResultMessage, valueCases } from '../value-cases.js';
 
 const cases = valueCases();
 const FUNCTIONS = [...new Set([...cases.map(([name]) => name), 'bad'])];
@@ -78,12 +78,7 @@ describe('values', () => {
 
   it('bad results are ResultErrors with the in-process messages', async () => {
     for (const kind of BAD_RESULT_KINDS) {
-      let message = '';
-      try {
-        inProcess('bad').call([kind]);
-      } catch (error) {
-        message = (error as Error).message;
-      }
+      const message = inProcessBadResultMessage(kind);
       const error = await remoteFunction('functions', 'bad')
         .callAsync([kind])
         .catch((e: unknown) => e);
