@@ -240,11 +240,27 @@ def _map(data, pos, n, depth):
 
 def unpackb(data):
     """One MessagePack value from `data` (bytes), which must hold exactly that value."""
-    data = bytes(data)
+    return unpack_values(bytes(data), 0, 1)[0]
+
+
+def unpack_values(data, pos, count):
+    """`count` MessagePack values one after another from `data` (bytes) at `pos`, which must end
+    with them: a list."""
+    values = []
     try:
-        value, end = _unpack(data, 0, 0)
+        for _ in range(count):
+            value, pos = _unpack(data, pos, 0)
+            values.append(value)
     except (IndexError, struct.error):
         raise ValueError("a truncated MessagePack value") from None
-    if end != len(data):
+    if pos != len(data):
         raise ValueError("extra bytes after a MessagePack value")
-    return value
+    return values
+
+
+def unpack_from(data, pos):
+    """The value at `data[pos]` (bytes), and the position after it."""
+    try:
+        return _unpack(data, pos, 0)
+    except (IndexError, struct.error):
+        raise ValueError("a truncated MessagePack value") from None

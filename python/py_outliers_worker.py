@@ -141,7 +141,7 @@ class Channel:
                 end = 4 + _frame.unpack_from(data)[0]
                 if len(data) >= end:
                     self.pending = data[end:]
-                    return wire.unpackb(data[4:end])
+                    return decode_message(data[4:end])
                 want = end - len(data)
             else:
                 want = 4 - len(data)
@@ -247,6 +247,31 @@ class Arguments:
             if sys.getrefcount(view) > 3:
                 return True
         return False
+
+
+_call_tails = {}
+CALL_HEAD = bytes((0x97, CALL))  # a call's message: a list of 7, kind first
+CACHED_TAIL_BYTES = 256
+
+
+def decode_message(body):
+    """A message from Node. A call's message after its id (the function, the arguments' array
+    headers, the keywords) repeats call after call: it is decoded once per distinct tail, and
+    the decoded values are shared by the calls that send it (Arguments makes new lists and
+    dicts of them; nothing changes them)."""
+    if body[:2] != CALL_HEAD:
+        return wire.unpackb(body)
+    # An int, or past 2^32 calls a float: @msgpack/msgpack encodes such a number as float64.
+    call_id, pos = wire.unpack_from(body, 2)
+    tail = body[pos:]
+    values = _call_tails.get(tail)
+    if values is None:
+        values = wire.unpack_values(tail, 0, 5)
+        if len(tail) <= CACHED_TAIL_BYTES:  # not inline arrays, which differ every call
+            if len(_call_tails) >= 256:
+                _call_tails.clear()
+            _call_tails[tail] = values
+    return [CALL, call_id, *values]
 
 
 _headers = {}

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { encode, ExtData } from '@msgpack/msgpack';
 import { describe, expect, it } from 'vitest';
 
+import { frame } from '../../src/pool-wire.js';
 import { BUILD_PYTHON, ROOT } from '../helpers.js';
 
 /** Park-Miller, so that a failure reproduces from its seed. */
@@ -64,7 +65,33 @@ function value(next: () => number, depth: number): unknown {
   }
 }
 
-const CHECK = `
+/** Python: how many cuts of `data` `decode` took for a value (each must be a ValueError). */
+const CUT_SHORT = `
+def cut_short(decode, data):
+    bad = 0
+    step = 1 if len(data) < 2000 else len(data) // 50 + 1  # every cut of the small ones
+    for cut in range(0, len(data), step):
+        try:
+            decode(data[:cut])
+        except ValueError:
+            continue
+        print("a cut value decoded", data[:cut].hex())
+        bad += 1
+    return bad
+`;
+
+/** Runs a check script on `lines` (hex, one a line): it must print "checked 0" and no error. */
+function expectChecked(script: string, lines: string[]): void {
+  const run = spawnSync(BUILD_PYTHON, ['-c', script, path.join(ROOT, 'python')], {
+    input: lines.join('\n') + '\n',
+    encoding: 'utf8',
+    maxBuffer: 1 << 28,
+  });
+  expect(run.stderr).toBe('');
+  expect(run.stdout.trimEnd().split('\n').slice(0, 5).join('\n')).toBe('checked 0');
+}
+
+const CHECK = `${CUT_SHORT}
 import sys
 sys.path.insert(0, sys.argv[1])
 import py_outliers_wire as wire
@@ -75,14 +102,7 @@ for line in sys.stdin:
     if again != data:
         print("mismatch", data.hex(), again.hex())
         bad += 1
-    step = 1 if len(data) < 2000 else len(data) // 50 + 1  # every cut of the small ones
-    for cut in range(0, len(data), step):
-        try:
-            wire.unpackb(data[:cut])
-        except ValueError:
-            continue
-        print("a cut value decoded", data[:cut].hex())
-        bad += 1
+    bad += cut_short(wire.unpackb, data)
 print("checked", bad)
 `;
 
@@ -93,12 +113,66 @@ describe('py_outliers_wire.py against @msgpack/msgpack', () => {
     for (let i = 0; i < 150; i++) {
       lines.push(Buffer.from(encode(value(next, 3), { useBigInt64: true })).toString('hex'));
     }
-    const run = spawnSync(BUILD_PYTHON, ['-c', CHECK, path.join(ROOT, 'python')], {
-      input: lines.join('\n') + '\n',
-      encoding: 'utf8',
-      maxBuffer: 1 << 28,
-    });
-    expect(run.stderr).toBe('');
-    expect(run.stdout.trimEnd().split('\n').slice(0, 5).join('\n')).toBe('checked 0');
+    expectChecked(CHECK, lines);
+  });
+});
+
+const CHECK_CALLS = `${CUT_SHORT}
+import sys
+sys.path.insert(0, sys.argv[1])
+import py_outliers_wire as wire
+import py_outliers_worker as worker
+bad = 0
+for line in sys.stdin:
+    body = bytes.fromhex(line.strip())
+    plain = wire.unpackb(body)
+    # Twice: decoded, then (a call's tail that fits the cache) taken from the cache.
+    for _ in range(2):
+        got = worker.decode_message(body)
+        if wire.packb(got) != body or type(got) is not list or len(got) != len(plain):
+            print("differs", body.hex())
+            bad += 1
+    if plain[0] == worker.CALL:
+        # What the called code is given is its own: changing it changes no later call's values.
+        try:
+            args = worker.Arguments(worker.Regions()).value(got[4])
+        except ValueError:  # a random ext type no call has
+            args = None
+        if args is not None:
+            args.append("changed")
+        if args is not None and wire.packb(worker.decode_message(body)) != body:
+            print("a call's values changed a later call's", body.hex())
+            bad += 1
+    bad += cut_short(worker.decode_message, body)
+print("checked", bad)
+`;
+
+describe("py_outliers_worker.py's decode_message (a call's repeated tail decoded once)", () => {
+  it('gives what a plain decode gives, for 300 random messages, twice each, and every cut is a ValueError', () => {
+    const next = random(20261207);
+    const lines: string[] = [];
+    const tails: unknown[][] = [];
+    for (let i = 0; i < 300; i++) {
+      // Calls as the pool frames them, some with the same tail as an earlier one (a new id);
+      // and the other kinds of message.
+      let message: unknown[];
+      if (i % 10 === 9) message = [1 + (i % 3), Math.floor(next() * 2 ** 31)];
+      else if (i % 3 === 2 && tails.length > 0) {
+        message = [
+          0,
+          Math.floor(next() * 2 ** 40) + 0.5 * (i % 2),
+          ...tails[Math.floor(next() * tails.length)]!,
+        ];
+      } else {
+        const spec = next() < 0.3 ? ['module', 'name', ['/a/path'], 0] : null;
+        const args = Array.from({ length: Math.floor(next() * 4) }, () => value(next, 1));
+        const kwargs = next() < 0.5 ? {} : { k: value(next, 1) };
+        const tail = [Math.floor(next() * 1000), spec, args, kwargs, Math.floor(next() * 3)];
+        tails.push(tail);
+        message = [0, i, ...tail];
+      }
+      lines.push(Buffer.from(frame(message).subarray(4)).toString('hex'));
+    }
+    expectChecked(CHECK_CALLS, lines);
   });
 });
