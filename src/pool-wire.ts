@@ -25,14 +25,19 @@ const EXT_OBJECT = 3;
 const MAX_DEPTH = 200;
 const MAX_DIMS = 32;
 /**
- * Arrays up to this size (16 float64 values) travel in the message; larger ones go through the
- * worker's input region. Measured (docs/processes.md): through the region a 1k-value call cost
- * 0.86x what it did inline, 120 values 0.9x, and 10 values the same either way. Inline, the bytes
- * were copied five times in Node and three in the worker, and every message differed, so the
- * worker decoded each afresh (python/py_outliers_worker.py, decode_message). Tiny arrays stay
- * inline so that a function that keeps its small arguments costs no region each call.
+ * Arrays up to this size (16 float64 values) travel in a worker's message; larger ones go through
+ * its input region. Measured (docs/processes.md): through the region a 1k-value call cost 0.86x
+ * what it did inline, 120 values 0.9x, and 10 values the same either way. Inline, the bytes were
+ * copied five times in Node and three in the worker, and every message differed, so the worker
+ * decoded each afresh (python/py_outliers_worker.py, decode_message).
  */
 export const INLINE_ARGUMENT_BYTES = 128;
+/**
+ * Arrays up to this size travel in the message where a region costs more: in a remote call's
+ * header (one message fewer than sending them apart), and to a worker whose calls keep their
+ * arguments (each such call retires the region, and the next would make a new one).
+ */
+export const INLINE_MESSAGE_BYTES = 16 * 1024;
 /** The worker's numbering of the int64 modes (INT64_BIGINT...). */
 export const INT64_MODES: Readonly<Record<Int64As, number>> = Object.freeze({
   bigint: 0,
@@ -87,6 +92,8 @@ export type Placement =
  * (src/pool-worker.ts), or apart from the message to a server (src/remote-call.ts).
  */
 export interface ArrayPlacer {
+  /** Arrays up to this many bytes travel in the message itself. */
+  readonly inlineBytes: number;
   /** A region the caller's array already lies in (ProcessPool.allocate), or undefined. */
   sharedRegionOf(array: TypedArray): Placement | undefined;
   /** Copies `array` into the call's input region, or queues it to be sent; where it went. */
@@ -345,7 +352,7 @@ export function readArguments(args: readonly unknown[], kwargs: unknown): ReadAr
 export function bytesToCopy(arrays: readonly { array: TypedArray }[], placer: ArrayPlacer): number {
   let total = 0;
   for (const { array } of arrays) {
-    if (array.byteLength > INLINE_ARGUMENT_BYTES && placer.sharedRegionOf(array) === undefined) {
+    if (array.byteLength > placer.inlineBytes && placer.sharedRegionOf(array) === undefined) {
       total += alignUp(array.byteLength);
     }
   }
@@ -367,7 +374,7 @@ export function placeArguments(read: ReadArguments, placer: ArrayPlacer): void {
 function placement(array: TypedArray, placer: ArrayPlacer): Uint8Array | Placement {
   return (
     placer.sharedRegionOf(array) ??
-    (array.byteLength <= INLINE_ARGUMENT_BYTES
+    (array.byteLength <= placer.inlineBytes
       ? new Uint8Array(array.buffer, array.byteOffset, array.byteLength)
       : placer.copyIn(array))
   );

@@ -14,6 +14,8 @@ import type { Decoder } from '@msgpack/msgpack';
 import {
   alignUp,
   frame,
+  INLINE_ARGUMENT_BYTES,
+  INLINE_MESSAGE_BYTES,
   messageDecoder,
   HAS_FLOAT16,
   type ArrayPlacer,
@@ -103,6 +105,8 @@ export class WorkerProcess implements ArrayPlacer {
   /** Regions it should unmap, sent with its next message. */
   readonly forget: number[] = [];
   #input: Region | undefined;
+  /** Arrays up to this size go in the message (ArrayPlacer). */
+  inlineBytes = INLINE_ARGUMENT_BYTES;
   /** The input region's size, kept when it is retired. */
   #inputSize = MIN_REGION_BYTES;
   #cursor = 0;
@@ -218,14 +222,21 @@ export class WorkerProcess implements ArrayPlacer {
     if (this.#input === undefined || this.#input.size < bytes) {
       // Grows by doubling; a region retired because a call kept a view is replaced at its size.
       const grown = this.#input === undefined ? this.#inputSize : this.#input.size * 2;
-      this.retireInput();
+      this.#retireInput();
       this.#inputSize = Math.max(MIN_REGION_BYTES, bytes, grown);
       this.#input = createRegion(this.#inputSize);
     }
   }
 
   /** The call kept a view of the input region: the next call gets a new one. */
-  retireInput(): void {
+  inputKept(): void {
+    this.#retireInput();
+    // Its calls keep their arguments (a cache, a global): from now on arrays up to 16 KiB go in
+    // the message, so that such a call of small arrays does not cost a new region each time.
+    this.inlineBytes = INLINE_MESSAGE_BYTES;
+  }
+
+  #retireInput(): void {
     if (this.#input !== undefined) this.forget.push(this.#input.id);
     this.#input = undefined;
   }

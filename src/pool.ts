@@ -311,7 +311,7 @@ class PoolScheduler implements CallPlace {
         if (opened) worker.opened.add(call.functionId);
         this.#settle(call, () => settleReply(status, payload, call.resolve, call.reject));
       }
-      if (keeps) worker.retireInput();
+      if (keeps) worker.inputKept();
       if (worker.calls >= this.#maxCalls || (rss ?? 0) > this.#maxRssBytes) this.#recycle(worker);
       this.#dispatch();
       this.#updateRef();

@@ -14,6 +14,7 @@ import {
   encodeMessage,
   encodeValues,
   HAS_FLOAT16,
+  INLINE_MESSAGE_BYTES,
   INT64_MODES,
   messageDecoder,
   placeArguments,
@@ -73,6 +74,7 @@ const REMOTE_WHY = 'on a remote server (a call waits for the network)';
 /** A call's large arrays, queued to follow its header (an ArrayPlacer for pool-wire). */
 class SentApart implements ArrayPlacer {
   readonly arrays: TypedArray[] = [];
+  readonly inlineBytes = INLINE_MESSAGE_BYTES;
 
   sharedRegionOf(): Placement | undefined {
     return undefined;

@@ -156,6 +156,27 @@ describe('values', () => {
     expect(await fault('kept_first', solo).callAsync([i])).toBe(1);
     await solo.close();
   });
+
+  it('calls that keep their small arguments do not each cost a new region', async () => {
+    // A 1k-value array goes through the input region; a call that keeps it retires the region.
+    // After one such call the worker's small arrays travel in the message: 60 calls that keep
+    // theirs leave the worker with a region or two mapped, not 60.
+    const solo = new ProcessPool({ ...base, processes: 1 });
+    const ids: unknown[] = [];
+    for (let k = 0; k < 60; k++) {
+      ids.push(await fault('keep', solo).callAsync([new Float64Array(1000).fill(k)]));
+    }
+    for (let k = 0; k < 60; k += 7) {
+      expect(await fault('kept_first', solo).callAsync([ids[k]])).toBe(k);
+    }
+    const maps = fs.readFileSync(`/proc/${solo.pids[0]}/maps`, 'utf8');
+    const regions = maps
+      .split('\n')
+      .filter((line) => /memfd:py-outliers( \(deleted\))?$/.test(line));
+    expect(regions.length).toBeGreaterThan(0); // the first call's region, still kept
+    expect(regions.length).toBeLessThanOrEqual(3);
+    await solo.close();
+  });
 });
 
 describe('faults cost one call', () => {
