@@ -132,6 +132,7 @@ async function main() {
         [
           ['pool_trivial', nonEmpty],
           ['pool', nonEmpty],
+          ['pool_floor', (s) => s === 1000],
           ['pool_shared', big],
         ],
       ],

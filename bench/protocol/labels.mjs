@@ -24,6 +24,7 @@ export const MODES = {
   pool: 'worker process detectAsync (ProcessPool, input copied)',
   pool_shared: 'worker process detectAsync, input from pool.allocate (no copy)',
   pool_trivial: 'worker process, trivial function',
+  pool_floor: "a worker process's floor: 64 bytes to a python echo and back (socketpair)",
   ll_pool: 'worker process detectAsync, low-latency mode',
   ll_pool_trivial: 'worker process, trivial function, low-latency mode',
   python: 'plain Python detect',

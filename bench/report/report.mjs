@@ -545,6 +545,12 @@ export function renderReport({ machine, results: all, ...extra }) {
         ]),
       )}`,
     );
+    if (find('pool_trivial', 1000) && find('pool_floor', 1000)) {
+      const floor = find('pool_floor', 1000);
+      sections.push(
+        `A trivial call on 1k values through a worker process (${us(find('pool_trivial', 1000).medianUs)} µs) beside the floor of any worker process's call, 64 bytes to a plain python echo and back on the same kind of channel, a socketpair read through Node's streams (${us(floor.medianUs)} µs): ${fmtRatio(ratio(find('pool_trivial', 1000), floor))}. In-process detectAsync hands each call to a thread and back instead: ${us(find('async', 1000)?.medianUs ?? NaN)} µs at 1k.`,
+      );
+    }
     const llSizes = poolSizes.filter((s) => find('ll_pool', s));
     if (llSizes.length > 0) {
       sections.push(

@@ -8,6 +8,7 @@
 // {op: 'idleCpu'}, {op: 'runtime'}, {op: 'functionCalls'} (also ncp),
 // for grpc {op: 'remoteThroughput'}. This file is the process and the latency modes; the other
 // suites' measuring sides are their own files here (cpu.mjs, event-loop.mjs, functions.mjs).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import fsPromises from 'node:fs/promises';
 import os from 'node:os';
@@ -181,6 +182,7 @@ function callsFor() {
     return {
       sync: {},
       async: {
+        pool_floor: lazily(echoRoundTrip),
         pool: (v) => detector.detectAsync(v),
         pool_shared: (v) => detector.detectAsync(shared(v)),
         pool_trivial: (v) => trivial.detectAsync(v),
@@ -193,6 +195,44 @@ function callsFor() {
     };
   }
   throw new Error(`unknown family ${family}`);
+}
+
+/** `make()`'s function, made at the first call (a family that never calls it spawns nothing). */
+function lazily(make) {
+  let fn;
+  return (...args) => (fn ??= make())(...args);
+}
+
+/**
+ * The floor of any worker process's call: a plain python that echoes what it reads, on a socketpair
+ * as a worker's control channel is (fd 3), and a 64-byte message there and back, through Node's
+ * streams as the pool's own messages go. No IPC design of a pool call costs less than this.
+ */
+function echoRoundTrip() {
+  const { interpreterToRun } = require(path.join(ROOT, 'dist', 'interpreter.js'));
+  const echo =
+    'import os\nwhile True:\n    d = os.read(3, 65536)\n    if not d: break\n    os.write(3, d)';
+  const child = spawn(interpreterToRun().file, ['-c', echo], {
+    stdio: ['ignore', 'inherit', 'inherit', 'pipe'],
+  });
+  const channel = child.stdio[3];
+  channel.unref();
+  child.unref();
+  const message = Buffer.alloc(64, 7);
+  let waiting;
+  let got = 0;
+  channel.on('data', (chunk) => {
+    got += chunk.length;
+    if (got >= message.length) {
+      got = 0;
+      waiting();
+    }
+  });
+  return () =>
+    new Promise((resolve) => {
+      waiting = resolve;
+      channel.write(message);
+    });
 }
 
 let calls;
