@@ -162,9 +162,9 @@ describe('values', () => {
     // After one such call the worker's small arrays travel in the message: 60 calls that keep
     // theirs leave the worker with a region or two mapped, not 60.
     const solo = new ProcessPool({ ...base, processes: 1 });
-    const ids: unknown[] = [];
+    const ids: number[] = [];
     for (let k = 0; k < 60; k++) {
-      ids.push(await fault('keep', solo).callAsync([new Float64Array(1000).fill(k)]));
+      ids.push((await fault('keep', solo).callAsync([new Float64Array(1000).fill(k)])) as number);
     }
     for (let k = 0; k < 60; k += 7) {
       expect(await fault('kept_first', solo).callAsync([ids[k]])).toBe(k);
