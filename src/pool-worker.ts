@@ -28,7 +28,7 @@ const WORKER_SCRIPT = path.resolve(__dirname, '..', 'python', 'py_outliers_worke
 /** How much of a worker's stderr is kept for a ProcessExitError (its last lines). */
 const STDERR_TAIL_BYTES = 4096;
 /** The smallest input region: most calls then never grow one. */
-const MIN_REGION_BYTES = 1 << 20;
+export const MIN_REGION_BYTES = 1 << 20;
 
 /** Message kinds: python/py_outliers_worker.py's CALL, ABORT, FORGET and READY, REPLY. */
 export const CALL = 0;
@@ -52,6 +52,78 @@ let lastRegionId = 0;
 export function createRegion(bytes: number): Region {
   const [fd, buffer] = poolAddon().createRegion(bytes);
   return { id: ++lastRegionId, path: `/proc/${process.pid}/fd/${fd}`, size: bytes, buffer };
+}
+
+/** Where `array` lies if it was made by ProcessPool.allocate (no copy), else undefined. */
+function allocatedPlacement(settings: WorkerSettings, array: TypedArray): Placement | undefined {
+  const region = settings.sharedRegions.get(array.buffer);
+  return region === undefined ? undefined : [region.id, region.path, region.size, array.byteOffset];
+}
+
+/** Copies a call's arrays into a region one after another, each on a 64-byte boundary. */
+class RegionWriter {
+  readonly region: Region;
+  #cursor = 0;
+
+  constructor(region: Region) {
+    this.region = region;
+  }
+
+  /** The next call's arrays start at the region's beginning again. */
+  rewind(): void {
+    this.#cursor = 0;
+  }
+
+  copyIn(array: TypedArray): Placement {
+    const { region } = this;
+    const offset = this.#cursor;
+    new Uint8Array(region.buffer, offset, array.byteLength).set(
+      new Uint8Array(array.buffer, array.byteOffset, array.byteLength),
+    );
+    this.#cursor = alignUp(offset + array.byteLength);
+    return [region.id, region.path, region.size, offset];
+  }
+}
+
+/**
+ * The input of a call still queued, copied ahead into a region of its own while every worker
+ * is busy (src/pool.ts, staging): when a worker frees, the call is sent at once, and the copy
+ * of its arrays has overlapped the calls running. Any worker can map the region: its path
+ * names this process's memfd.
+ */
+export class StagedInput implements ArrayPlacer {
+  readonly inlineBytes = INLINE_ARGUMENT_BYTES;
+  readonly #settings: WorkerSettings;
+  #writer: RegionWriter | undefined;
+  #bytes = 0;
+
+  constructor(settings: WorkerSettings) {
+    this.#settings = settings;
+  }
+
+  /** The region it fills (set once, by `use`). */
+  get region(): Region | undefined {
+    return this.#writer?.region;
+  }
+
+  /** The bytes it copies (set by `use`). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  use(region: Region, bytes: number): void {
+    this.#writer = new RegionWriter(region);
+    this.#bytes = bytes;
+  }
+
+  sharedRegionOf(array: TypedArray): Placement | undefined {
+    return allocatedPlacement(this.#settings, array);
+  }
+
+  copyIn(array: TypedArray): Placement {
+    if (this.#writer === undefined) throw new Error('py-outliers: no staging region was given');
+    return this.#writer.copyIn(array);
+  }
 }
 
 /** A call's reply: [status, payload, opened, rss bytes, keeps region]. */
@@ -104,12 +176,11 @@ export class WorkerProcess implements ArrayPlacer {
   calls = 0;
   /** Regions it should unmap, sent with its next message. */
   readonly forget: number[] = [];
-  #input: Region | undefined;
+  #input: RegionWriter | undefined;
   /** Arrays up to this size go in the message (ArrayPlacer). */
   inlineBytes = INLINE_ARGUMENT_BYTES;
   /** The input region's size, kept when it is retired. */
   #inputSize = MIN_REGION_BYTES;
-  #cursor = 0;
 
   constructor(settings: WorkerSettings, events: WorkerEvents) {
     this.#settings = settings;
@@ -177,10 +248,15 @@ export class WorkerProcess implements ArrayPlacer {
   /** Sends one message (and first any regions to forget). */
   send(message: unknown): void {
     if (this.#exited || this.#channel.destroyed) return;
-    if (this.forget.length > 0) {
+    this.sendForget();
+    this.#channel.write(frame(message));
+  }
+
+  /** Tells the worker now which regions to unmap, if any (else they go with its next call). */
+  sendForget(): void {
+    if (this.forget.length > 0 && this.ready && !this.#exited && !this.#channel.destroyed) {
       this.#channel.write(frame([FORGET, this.forget.splice(0)]));
     }
-    this.#channel.write(frame(message));
   }
 
   /**
@@ -217,14 +293,15 @@ export class WorkerProcess implements ArrayPlacer {
 
   /** Makes the input region hold `bytes` for the next call (a new one if it is too small). */
   prepareInput(bytes: number): void {
-    this.#cursor = 0;
+    this.#input?.rewind();
     if (bytes === 0) return;
-    if (this.#input === undefined || this.#input.size < bytes) {
+    const size = this.#input?.region.size;
+    if (size === undefined || size < bytes) {
       // Grows by doubling; a region retired because a call kept a view is replaced at its size.
-      const grown = this.#input === undefined ? this.#inputSize : this.#input.size * 2;
+      const grown = size === undefined ? this.#inputSize : size * 2;
       this.#retireInput();
       this.#inputSize = Math.max(MIN_REGION_BYTES, bytes, grown);
-      this.#input = createRegion(this.#inputSize);
+      this.#input = new RegionWriter(createRegion(this.#inputSize));
     }
   }
 
@@ -237,26 +314,17 @@ export class WorkerProcess implements ArrayPlacer {
   }
 
   #retireInput(): void {
-    if (this.#input !== undefined) this.forget.push(this.#input.id);
+    if (this.#input !== undefined) this.forget.push(this.#input.region.id);
     this.#input = undefined;
   }
 
   sharedRegionOf(array: TypedArray): Placement | undefined {
-    const region = this.#settings.sharedRegions.get(array.buffer);
-    return region === undefined
-      ? undefined
-      : [region.id, region.path, region.size, array.byteOffset];
+    return allocatedPlacement(this.#settings, array);
   }
 
   copyIn(array: TypedArray): Placement {
-    const region = this.#input;
-    if (region === undefined) throw new Error('py-outliers: no input region was prepared');
-    const offset = this.#cursor;
-    new Uint8Array(region.buffer, offset, array.byteLength).set(
-      new Uint8Array(array.buffer, array.byteOffset, array.byteLength),
-    );
-    this.#cursor = alignUp(offset + array.byteLength);
-    return [region.id, region.path, region.size, offset];
+    if (this.#input === undefined) throw new Error('py-outliers: no input region was prepared');
+    return this.#input.copyIn(array);
   }
 
   // ---- the channel

@@ -20,7 +20,10 @@ import {
   CALL,
   CLOSE_FUNCTION,
   createRegion,
+  MIN_REGION_BYTES,
+  StagedInput,
   WorkerProcess,
+  type Region,
   type Reply,
   type WorkerSettings,
 } from './pool-worker.js';
@@ -71,6 +74,16 @@ const START_BACKOFF_MS = 500;
 const MAX_START_BACKOFF_MS = 30_000;
 /** How long a recycled or closing worker may take to exit before it is killed. */
 const EXIT_GRACE_MS = 5000;
+/**
+ * Staging: while every worker is busy, the input of the calls next in the queue (at most one
+ * per worker) is copied ahead into regions of their own, so that a worker that frees is sent
+ * its next call at once; the copy overlaps the calls running instead of delaying the next.
+ * Only calls with at least STAGE_MIN_BYTES to copy (below that the copy costs less than the
+ * staging), and at most STAGE_MAX_BYTES staged in all (memory). docs/processes.md has it,
+ * under "Shared memory".
+ */
+const STAGE_MIN_BYTES = 64 * 1024;
+const STAGE_MAX_BYTES = 256 * 2 ** 20;
 
 interface PoolCall {
   readonly id: number;
@@ -84,6 +97,9 @@ interface PoolCall {
   settled: boolean;
   worker?: WorkerProcess;
   killTimer?: NodeJS.Timeout;
+  /** Its input, copied ahead while it was queued (staging), and its message's arguments. */
+  stage?: StagedInput | undefined;
+  placed?: [positional: unknown[], keywords: Record<string, unknown>];
 }
 
 let lastId = 0;
@@ -112,6 +128,9 @@ class PoolScheduler implements CallPlace {
   #blockedUntil = 0;
   /** Whether this pool counts in busyPools. */
   #inFlight = false;
+  /** Staging regions no call uses now, kept for the next (dropped when the pool is idle). */
+  readonly #spareStages: Region[] = [];
+  #stagedBytes = 0;
 
   constructor(options: ProcessPoolOptions) {
     this.#processes = options.processes ?? poolAddon().usableCpus();
@@ -185,6 +204,7 @@ class PoolScheduler implements CallPlace {
       // Still queued: it is never sent.
       this.#queue.splice(this.#queue.indexOf(call), 1);
       this.#calls.delete(id);
+      this.#unstage(call, false);
       this.#updateRef();
       return true;
     }
@@ -240,7 +260,7 @@ class PoolScheduler implements CallPlace {
     return false;
   }
 
-  /** Sends queued calls to idle workers, oldest first. */
+  /** Sends queued calls to idle workers, oldest first; then stages the next ones. */
   #dispatch(): void {
     for (const worker of this.#workers) {
       if (this.#queue.length === 0) return;
@@ -248,39 +268,98 @@ class PoolScheduler implements CallPlace {
       this.#send(worker, this.#queue.shift()!);
       if (worker.current === undefined) return this.#dispatch(); // that call failed to send
     }
+    this.#stageQueued();
   }
 
   #send(worker: WorkerProcess, call: PoolCall): void {
     const spec = worker.opened.has(call.functionId) ? null : call.spec;
-    let message: unknown[];
-    try {
-      if (call.args instanceof Float64Array) {
-        worker.prepareInput(bytesToCopy([{ array: call.args }], worker));
-        const values = [encodeValues(call.args, worker)];
-        message = [CALL, call.id, call.functionId, spec, values, {}, call.int64];
-      } else {
-        worker.prepareInput(bytesToCopy(call.args.arrays, worker));
-        placeArguments(call.args, worker);
-        const { positional, keywords } = call.args;
-        message = [CALL, call.id, call.functionId, spec, positional, keywords, call.int64];
+    let placed = call.placed;
+    if (placed === undefined) {
+      try {
+        worker.prepareInput(bytesToCopy(arraysOf(call), worker));
+        placed = placeInput(call, worker);
+      } catch (error) {
+        this.#placingFailed(call, error);
+        return;
       }
-    } catch (error) {
-      // An array detached while the call waited in the queue (in-process pins the memory
-      // instead): this call fails, the worker stays free.
-      this.#calls.delete(call.id);
-      this.#settle(call, () =>
-        call.reject(
-          isDetachedError(error)
-            ? new TypeError("an argument's ArrayBuffer was detached before the call was sent")
-            : error,
-        ),
-      );
-      return;
     }
     call.worker = worker;
     worker.current = call.id;
-    worker.send(message);
+    worker.send([CALL, call.id, call.functionId, spec, placed[0], placed[1], call.int64]);
     if (this.#settings.lowLatencyUs > 0) poolAddon().pollSubmitted(this.#settings.lowLatencyUs);
+  }
+
+  /**
+   * An array detached while the call waited in the queue (in-process pins the memory
+   * instead): this call fails, the worker stays free.
+   */
+  #placingFailed(call: PoolCall, error: unknown): void {
+    this.#calls.delete(call.id);
+    this.#settle(call, () =>
+      call.reject(
+        isDetachedError(error)
+          ? new TypeError("an argument's ArrayBuffer was detached before the call was sent")
+          : error,
+      ),
+    );
+  }
+
+  /** Copies ahead the input of the calls next in the queue (staging, see STAGE_MIN_BYTES). */
+  #stageQueued(): void {
+    let staged = 0;
+    for (let i = 0; i < this.#queue.length && staged < this.#processes; i++) {
+      const call = this.#queue[i]!;
+      if (call.stage !== undefined) {
+        staged++;
+        continue;
+      }
+      const stage = new StagedInput(this.#settings);
+      const bytes = bytesToCopy(arraysOf(call), stage);
+      if (bytes < STAGE_MIN_BYTES || this.#stagedBytes + bytes > STAGE_MAX_BYTES) continue;
+      stage.use(this.#spareStage(bytes), bytes);
+      call.stage = stage;
+      this.#stagedBytes += bytes;
+      try {
+        call.placed = placeInput(call, stage);
+      } catch (error) {
+        this.#queue.splice(i--, 1);
+        this.#unstage(call, false);
+        this.#placingFailed(call, error);
+        continue;
+      }
+      staged++;
+    }
+  }
+
+  /** A spare staging region of at least `bytes`, or a new one. */
+  #spareStage(bytes: number): Region {
+    const index = this.#spareStages.findIndex((region) => region.size >= bytes);
+    if (index >= 0) return this.#spareStages.splice(index, 1)[0]!;
+    return createRegion(Math.max(MIN_REGION_BYTES, bytes));
+  }
+
+  /**
+   * The call's staging region is free again: kept for the next call, or dropped if the call
+   * kept a view of it (the workers unmap it at their next message; the view keeps its pages).
+   */
+  #unstage(call: PoolCall, kept: boolean): void {
+    const region = call.stage?.region;
+    if (call.stage === undefined || region === undefined) return;
+    this.#stagedBytes -= call.stage.bytes;
+    call.stage = undefined;
+    if (kept) this.#dropStage(region);
+    else {
+      this.#spareStages.push(region);
+      // As many spares as workers at most: the smallest goes.
+      if (this.#spareStages.length > this.#processes) {
+        this.#spareStages.sort((a, b) => b.size - a.size);
+        this.#dropStage(this.#spareStages.pop()!);
+      }
+    }
+  }
+
+  #dropStage(region: Region): void {
+    for (const worker of this.#workers) worker.forget.push(region.id);
   }
 
   #settle(call: PoolCall, how: () => void): void {
@@ -299,6 +378,7 @@ class PoolScheduler implements CallPlace {
       // After failed starts, workers start one at a time: one is up, so start the rest.
       if (recovered) this.#fill();
       this.#dispatch();
+      this.#updateRef();
     },
     reply: (worker: WorkerProcess, callId: number, reply: Reply): void => {
       const [status, payload, opened, rss, keeps] = reply;
@@ -306,12 +386,14 @@ class PoolScheduler implements CallPlace {
       this.#calls.delete(callId);
       worker.current = undefined;
       worker.calls++;
+      const staged = call?.stage !== undefined;
       if (call !== undefined) {
         clearTimeout(call.killTimer);
         if (opened) worker.opened.add(call.functionId);
+        this.#unstage(call, keeps);
         this.#settle(call, () => settleReply(status, payload, call.resolve, call.reject));
       }
-      if (keeps) worker.inputKept();
+      if (keeps && !staged) worker.inputKept();
       if (worker.calls >= this.#maxCalls || (rss ?? 0) > this.#maxRssBytes) this.#recycle(worker);
       this.#dispatch();
       this.#updateRef();
@@ -324,6 +406,7 @@ class PoolScheduler implements CallPlace {
       if (call !== undefined) {
         this.#calls.delete(call.id);
         clearTimeout(call.killTimer);
+        this.#unstage(call, false);
         this.#settle(call, () =>
           call.reject(new ProcessExitError(worker.pid, code, signal, worker.stderrTail)),
         );
@@ -357,6 +440,7 @@ class PoolScheduler implements CallPlace {
     if (!this.#anyReady()) {
       for (const call of this.#queue.splice(0)) {
         this.#calls.delete(call.id);
+        this.#unstage(call, false);
         this.#settle(call, () => call.reject(this.#startError));
       }
     }
@@ -403,6 +487,11 @@ class PoolScheduler implements CallPlace {
     const busy = this.#calls.size > 0 || this.#closing !== undefined;
     for (const worker of this.#workers) worker.setRef(busy);
     const inFlight = this.#calls.size > 0;
+    // Idle: the staging regions go, from the workers' memory too (a burst makes them again).
+    if (!inFlight && this.#spareStages.length > 0) {
+      for (const region of this.#spareStages.splice(0)) this.#dropStage(region);
+      for (const worker of this.#workers) worker.sendForget();
+    }
     if (inFlight !== this.#inFlight) {
       this.#inFlight = inFlight;
       busyPools += inFlight ? 1 : -1;
@@ -415,6 +504,7 @@ class PoolScheduler implements CallPlace {
     this.#closed = true;
     for (const call of this.#queue.splice(0)) {
       this.#calls.delete(call.id);
+      this.#unstage(call, false);
       this.#settle(call, () => call.reject(new ClosedError('the ProcessPool is closed')));
     }
     this.#closing = new Promise<void>((resolve) => {
@@ -438,6 +528,21 @@ class PoolScheduler implements CallPlace {
     }
     if (this.#workers.size === 0) this.#resolveClosed?.();
   }
+}
+
+/** The arrays of a call's arguments. */
+function arraysOf(call: PoolCall): readonly { array: TypedArray }[] {
+  return call.args instanceof Float64Array ? [{ array: call.args }] : call.args.arrays;
+}
+
+/** Places the call's arrays with `placer`: its message's positional and keyword arguments. */
+function placeInput(
+  call: PoolCall,
+  placer: StagedInput | WorkerProcess,
+): [unknown[], Record<string, unknown>] {
+  if (call.args instanceof Float64Array) return [[encodeValues(call.args, placer)], {}];
+  placeArguments(call.args, placer);
+  return [call.args.positional, call.args.keywords];
 }
 
 function isDetachedError(error: unknown): boolean {

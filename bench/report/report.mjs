@@ -609,18 +609,28 @@ export function renderReport({ machine, results: all, ...extra }) {
     const { rows, inFlight, rounds } = extra.processes;
     sections.push(
       `detectAsync throughput, ${inFlight} in flight, Python threads against worker processes (calls/s; ${rounds} alternating rounds, ratios paired by round to 1 thread):\n\n${table(
-        ['values', ...extra.processes.counts, '2 processes / 1 process'],
+        [
+          'values',
+          ...extra.processes.counts,
+          '2 processes / 1 process',
+          '2 / 1, input from allocate',
+        ],
         rows.map((row) => [
           sizeLabel(row.size),
           ...extra.processes.counts.map(
             (c) => `${row.perSecond[c].toFixed(0)} (${fmtRatio(row.ratioTo1[c])})`,
           ),
-          fmtRatio(
-            summarize(row.perRound['2 processes'].map((v, r) => v / row.perRound['1 process'][r]))
-              .medianUs,
+          ...['', ', allocate'].map((input) =>
+            fmtRatio(
+              summarize(
+                row.perRound[`2 processes${input}`].map(
+                  (v, r) => v / row.perRound[`1 process${input}`][r],
+                ),
+              ).medianUs,
+            ),
           ),
         ]),
-      )}`,
+      )}\n\n"allocate": the input is in memory from \`pool.allocate\`, so Node copies nothing; otherwise Node copies it into shared memory on its one thread, and on this machine's CPUs that copy competes with the workers. While every worker is busy, the next calls' inputs are copied ahead (staging, docs/processes.md).`,
       ...busySection(extra.processes, 'worker process'),
     );
     for (const row of rows) {

@@ -192,6 +192,7 @@ function callsFor() {
       },
       detector,
       pool,
+      sharedInput: shared,
     };
   }
   throw new Error(`unknown family ${family}`);
@@ -336,8 +337,14 @@ serveRequests({
   // detectAsync throughput with `inFlight` calls in flight on `size` values, for the Python
   // thread count (or worker processes) this process runs with (run.mjs starts one process per
   // count).
-  threadThroughput: ({ size, inFlight, roundMs }) =>
-    streamThroughput((values) => calls.detector.detectAsync(values), size, inFlight, roundMs),
+  // `shared`: the input lies in memory the pool handed out (pool.allocate).
+  threadThroughput: ({ size, inFlight, roundMs, shared }) =>
+    streamThroughput(
+      (values) => calls.detector.detectAsync(shared ? calls.sharedInput(values) : values),
+      size,
+      inFlight,
+      roundMs,
+    ),
 
   // RemoteOutliers throughput against the server at `address` (run.mjs starts one per worker
   // count), with `inFlight` calls in flight on `size` values.

@@ -115,10 +115,19 @@ export async function threadThroughput(
 /**
  * Worker processes beside Python threads: detectAsync calls/s with 8 in flight, for 1 and 2
  * in-process threads and 1 and 2 worker processes (a ProcessPool in a process that loads no
- * libpython), in alternating rounds.
+ * libpython), in alternating rounds. The worker processes run twice: on an input Node copies
+ * into shared memory for each call, and on one from pool.allocate (no copy: what the workers
+ * themselves scale to, without Node's copy on the same CPUs).
  */
 export async function processThroughput(child, { rounds }) {
-  const counts = ['1 thread', '2 threads', '1 process', '2 processes'];
+  const counts = [
+    '1 thread',
+    '2 threads',
+    '1 process',
+    '2 processes',
+    '1 process, allocate',
+    '2 processes, allocate',
+  ];
   const families = [
     ...[1, 2].map((n) =>
       inprocFamily(`in-process, ${n} Python threads`, child, [], {
@@ -141,11 +150,12 @@ export async function processThroughput(child, { rounds }) {
       rounds,
       label: 'detectAsync throughput, threads against worker processes',
       measure: async (k, size) =>
-        await families[k].request({
+        await families[k < 4 ? k : k - 2].request({
           op: 'threadThroughput',
           size,
           inFlight: THREAD_IN_FLIGHT,
           roundMs: QUICK ? 150 : 600,
+          shared: k >= 4,
         }),
     });
     return { inFlight: THREAD_IN_FLIGHT, ...result };

@@ -283,6 +283,87 @@ describe('faults cost one call', () => {
   });
 });
 
+describe('staging: the input of queued calls is copied ahead', () => {
+  // 100k float64 values (800 KB) are past the staging threshold (STAGE_MIN_BYTES, 64 KiB);
+  // with one worker busy, the calls behind it are staged.
+  const SIZE = 100_000;
+  const filled = (k: number) => new Float64Array(SIZE).fill(k);
+  const sumOf = (d: unknown) => (d as { sum: number }).sum;
+
+  /** The shared regions `pid` has mapped: its input region, and any staging region. */
+  function regionsOf(pid: number): number {
+    return fs
+      .readFileSync(`/proc/${pid}/maps`, 'utf8')
+      .split('\n')
+      .filter((line) => /memfd:py-outliers( \(deleted\))?$/.test(line)).length;
+  }
+
+  it('each queued call sees its own values; a staged one, even once detached', async () => {
+    const solo = new ProcessPool({ ...base, processes: 1 });
+    const [pid] = [await fault('pid', solo).callAsync([])] as number[];
+    const inputs = Array.from({ length: 12 }, (_, k) => filled(k + 1));
+    const calls = inputs.map((input) => fault('describe', solo).callAsync([input]));
+    // The first call went to the worker; the second, next in the queue, was copied when it was
+    // made: its caller's memory no longer matters. (The third waits uncopied: one call is
+    // staged per worker. Its memory is read when it is sent.)
+    structuredClone(inputs[1]!.buffer, { transfer: [inputs[1]!.buffer] });
+    // Mid-burst, the worker has mapped staging regions beside its own input region (the test
+    // of staging itself: without it, one region).
+    await calls[5];
+    expect(regionsOf(pid!)).toBeGreaterThan(1);
+    const sums = (await Promise.all(calls)).map(sumOf);
+    expect(sums).toEqual(inputs.map((_, k) => (k + 1) * SIZE));
+    // Once the pool is idle they go, from the worker's memory too, with no call to carry that.
+    const deadline = Date.now() + 5000;
+    while (regionsOf(pid!) > 1 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(regionsOf(pid!)).toBe(1);
+    expect(sumOf(await fault('describe', solo).callAsync([filled(2)]))).toBe(2 * SIZE);
+    await solo.close();
+  });
+
+  it('an aborted staged call is never sent, and its region serves the next', async () => {
+    const solo = new ProcessPool({ ...base, processes: 1 });
+    const first = fault('sleep', solo).callAsync([0.3]);
+    const controller = new AbortController();
+    const aborted = fault('describe', solo).callAsync([filled(5)], undefined, {
+      signal: controller.signal,
+    });
+    const next = fault('describe', solo).callAsync([filled(6)]);
+    controller.abort();
+    await expect(aborted).rejects.toBeInstanceOf(AbortError);
+    const later = fault('describe', solo).callAsync([filled(7)]);
+    expect(await first).toBe(0.3);
+    expect([await next, await later].map(sumOf)).toEqual([6 * SIZE, 7 * SIZE]);
+    await solo.close();
+  });
+
+  it('a crash costs one call: the staged calls run on the new worker', async () => {
+    const solo = new ProcessPool({ ...base, processes: 1 });
+    await fault('pid', solo).callAsync([]);
+    const crash = fault('segfault', solo).callAsync([]);
+    const staged = [3, 4, 5].map((k) => fault('describe', solo).callAsync([filled(k)]));
+    await expect(crash).rejects.toBeInstanceOf(ProcessExitError);
+    expect((await Promise.all(staged)).map(sumOf)).toEqual([3 * SIZE, 4 * SIZE, 5 * SIZE]);
+    await solo.close();
+  });
+
+  it('a staged argument the function kept is not overwritten by later staged calls', async () => {
+    const solo = new ProcessPool({ ...base, processes: 1 });
+    const busy = fault('sleep', solo).callAsync([0.2]);
+    const kept = fault('keep', solo).callAsync([filled(5)]);
+    const others = [6, 7, 8, 9].map((k) => fault('describe', solo).callAsync([filled(k)]));
+    await busy;
+    const i = await kept;
+    const more = [10, 11, 12].map((k) => fault('describe', solo).callAsync([filled(k)]));
+    expect((await Promise.all([...others, ...more])).map(sumOf)).toEqual(
+      [6, 7, 8, 9, 10, 11, 12].map((k) => k * SIZE),
+    );
+    expect(await fault('kept_first', solo).callAsync([i])).toBe(5);
+    await solo.close();
+  });
+});
+
 describe('recovery', () => {
   it('after failed starts and the back-off, the pool starts again, to its full size', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-pool-'));
