@@ -16,9 +16,14 @@ Messages from Node (lists):
     [0, call id, function id, open or None, args, kwargs, int64 mode]   a call
         open = [module, name, paths, contract]: the function, the first time this worker sees
         it; contract 0 is PythonFunction's, 1 is detect's (a float64 array in, indices out)
-    [1, call id]          abort the call if it is running (CallAborted is raised in it)
+    [1, call id]          abort the call if it is running (CallAborted is raised in it), or
+                          skip it if it has not started (a call sent ahead, or one whose abort
+                          overtook it)
     [2, region ids]       forget these shared regions (Node has let them go)
     [3, function id]      forget this function
+    [4, call ids]         Node has mapped these calls' result files: close them
+A worker runs its calls in the order they came, one at a time, and replies to each before it
+reads the next: a pool that sends calls ahead (src/pool.ts, sendAhead) relies on it.
 Replies (lists):
     [0, pid, python version, has numpy]                 once, when ready
     [1, call id, status, payload, opened, rss bytes or None, keeps region]
@@ -43,7 +48,8 @@ try:
 except ImportError:  # arrays are memoryviews then
     np = None
 
-CALL, ABORT, FORGET, CLOSE = 0, 1, 2, 3
+CALL, ABORT, FORGET, CLOSE, MAPPED = 0, 1, 2, 3, 4
+ABORTED_KEPT = 256  # aborts of calls not started that are remembered (each is a call id)
 READY, REPLY = 0, 1
 OK, PYTHON_ERROR, INVALID, TYPE_ERROR = 0, 1, 2, 3
 INT64_BIGINT, INT64_INT32 = 0, 1  # src/pool-wire.ts, INT64_MODES (2 is float64)
@@ -513,8 +519,11 @@ class Worker:
         self.regions = Regions()
         self.running = None  # the id of the call running now
         self.aborted = False
+        # Calls aborted before they started (ids, in order): they are skipped. An abort that
+        # crossed its call's reply leaves an id here that never comes: the oldest go.
+        self.skip = {}
         self.lock = threading.Lock()
-        self.result_files = []
+        self.result_files = {}  # call id: its result memfds, open until Node has mapped them
 
     # ---- the abort thread: reads fd 4, raises CallAborted into the call it names
 
@@ -533,9 +542,14 @@ class Worker:
         # Under the lock, so that the exception is raised into this call and no other: the
         # main thread clears `running` (and any exception still pending) under it too.
         with self.lock:
-            if self.running == call_id and not self.aborted:
-                self.aborted = True
-                _set_async_exc(threading.main_thread().ident, CallAborted)
+            if self.running == call_id:
+                if not self.aborted:
+                    self.aborted = True
+                    _set_async_exc(threading.main_thread().ident, CallAborted)
+            else:
+                self.skip[call_id] = True
+                while len(self.skip) > ABORTED_KEPT:
+                    del self.skip[next(iter(self.skip))]
 
     # ---- the main thread: calls, one at a time, as `python` runs them
 
@@ -545,9 +559,6 @@ class Worker:
             message = self.channel.receive(poll_ns)
             if message is None:  # Node closed the channel (the pool closes or recycles us)
                 return
-            for fd in self.result_files:  # Node mapped them before sending anything new
-                os.close(fd)
-            self.result_files = []
             kind = message[0]
             poll_ns = 0
             if kind == CALL:
@@ -558,6 +569,10 @@ class Worker:
                     self.regions.forget(region_id)
             elif kind == CLOSE:
                 self.functions.pop(message[1], None)
+            elif kind == MAPPED:
+                for call_id in message[1]:
+                    for fd in self.result_files.pop(call_id, ()):
+                        os.close(fd)
 
     def open(self, spec):
         module_name, name, paths, contract = spec
@@ -600,7 +615,8 @@ class Worker:
         except (OverflowError, ValueError, TypeError) as exc:
             invalid = [f"result cannot be sent: {exc}", None]
             self.channel.send([REPLY, call_id, INVALID, invalid, opened, rss, keeps])
-        self.result_files = result.files
+        if result.files:
+            self.result_files[call_id] = result.files
 
     def run(self, call_id, entry, arguments, args, kwargs, result):
         """The call itself, and its result on the wire: (status, payload)."""
@@ -608,6 +624,8 @@ class Worker:
         positional = arguments.value(args)
         keywords = arguments.value(kwargs)
         with self.lock:
+            if self.skip.pop(call_id, False):
+                raise CallAborted()
             self.running = call_id
         try:
             value = func(*positional, **keywords)

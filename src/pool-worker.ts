@@ -35,6 +35,7 @@ export const CALL = 0;
 export const ABORT = 1;
 export const FORGET = 2;
 export const CLOSE_FUNCTION = 3;
+const MAPPED = 4;
 const READY = 0;
 const REPLY = 1;
 
@@ -170,12 +171,22 @@ export class WorkerProcess implements ArrayPlacer {
   retiring = false;
   /** The call it runs, if any. */
   current: number | undefined;
+  /** The call sent to it ahead of its reply to `current` (the pool's sendAhead), if any. */
+  ahead: number | undefined;
   /** The functions it has imported, by id. */
   readonly opened = new Set<number>();
   /** Calls it has run. */
   calls = 0;
   /** Regions it should unmap, sent with its next message. */
   readonly forget: number[] = [];
+  /** Calls whose result files were mapped here: it may close them (sent with the next message). */
+  readonly #mapped: number[] = [];
+  /** Whether a reply being decoded mapped a result file. */
+  #mappedFile = false;
+  /** Whether its channel reached its end: every reply it wrote has been read. */
+  #allRead = false;
+  /** Calls whose message could not be written to it. */
+  readonly #undelivered = new Set<number>();
   #input: RegionWriter | undefined;
   /** Arrays up to this size go in the message (ArrayPlacer). */
   inlineBytes = INLINE_ARGUMENT_BYTES;
@@ -185,7 +196,10 @@ export class WorkerProcess implements ArrayPlacer {
   constructor(settings: WorkerSettings, events: WorkerEvents) {
     this.#settings = settings;
     this.#events = events;
-    this.#decoder = messageDecoder((file, bytes) => poolAddon().mapFile(file, bytes));
+    this.#decoder = messageDecoder((file, bytes) => {
+      this.#mappedFile = true;
+      return poolAddon().mapFile(file, bytes);
+    });
     const flags = (settings.reportRss ? 'r' : '') + (HAS_FLOAT16 ? 'h' : '') || '-';
     // stdin: nothing (a worker reading it would steal the parent's); stdout: the parent's, as
     // under `python`; stderr: through us, kept for a ProcessExitError and passed on; fd 3: the
@@ -208,7 +222,15 @@ export class WorkerProcess implements ArrayPlacer {
       this.#stderrTail = (this.#stderrTail + chunk.toString('utf8')).slice(-STDERR_TAIL_BYTES);
     });
     this.#channel.on('data', (chunk: Buffer) => this.#receive(chunk));
-    this.#channel.on('error', () => {}); // the exit says what happened
+    this.#channel.on('end', () => {
+      this.#allRead = true;
+    });
+    this.#channel.on('error', (error: NodeJS.ErrnoException) => {
+      // The exit says what happened. A read that fails with ECONNRESET: the worker died with
+      // a message of ours unread. The kernel gives queued data before that error (AF_UNIX
+      // reads, as POSIX orders them), so every reply it wrote has been read, as at an end.
+      if (error.code === 'ECONNRESET' && error.syscall === 'read') this.#allRead = true;
+    });
     this.child.on('error', (error) => {
       // spawn failed (no such interpreter): no 'exit' follows.
       this.#stderrTail += `${error.message}\n`;
@@ -216,13 +238,19 @@ export class WorkerProcess implements ArrayPlacer {
     });
     this.child.on('exit', (code, signal) => {
       if (this.child.pid !== undefined) poolAddon().unwatchProcess(this.child.pid);
-      // The stderr pipe may still hold the last lines (a fault handler's traceback): wait for
-      // its end, but not for a grandchild that keeps it open.
+      // The stderr pipe may still hold the last lines (a fault handler's traceback), and the
+      // channel the last replies: wait for both ends, but not for a grandchild that keeps
+      // either open.
       const timer = setTimeout(() => this.#ended(code, signal), 200);
-      this.#stderr.once('close', () => {
+      let open = 2;
+      const closed = (): void => {
+        if (--open > 0) return;
         clearTimeout(timer);
         this.#ended(code, signal);
-      });
+      };
+      this.#stderr.once('close', closed);
+      if (this.#allRead || this.#channel.destroyed) closed();
+      else this.#channel.once('close', closed);
     });
   }
 
@@ -240,23 +268,48 @@ export class WorkerProcess implements ArrayPlacer {
     return this.#exited;
   }
 
+  /**
+   * Whether every reply the worker wrote was read before it ended: then a call sent ahead
+   * that got no reply never started (it runs its calls in order, replying to each first).
+   */
+  get allRead(): boolean {
+    return this.#allRead;
+  }
+
   /** Asks the worker to interrupt call `id` (CallAborted), on the abort socket. */
   abort(id: number): void {
     if (!this.#exited && !this.#aborts.destroyed) this.#aborts.write(frame([ABORT, id]));
   }
 
-  /** Sends one message (and first any regions to forget). */
-  send(message: unknown): void {
-    if (this.#exited || this.#channel.destroyed) return;
+  /**
+   * Sends one message (and first any regions to forget). With `callId`, the call's message is
+   * watched: if it cannot be written (the worker is gone), the call is known never to have
+   * reached the worker (`undelivered`).
+   */
+  send(message: unknown, callId?: number): void {
+    if (this.#exited || this.#channel.destroyed) {
+      if (callId !== undefined) this.#undelivered.add(callId);
+      return;
+    }
     this.sendForget();
-    this.#channel.write(frame(message));
+    if (callId === undefined) this.#channel.write(frame(message));
+    else {
+      this.#channel.write(frame(message), (error) => {
+        if (error) this.#undelivered.add(callId);
+      });
+    }
+  }
+
+  /** Whether the message of call `callId` (sent with its id) failed to reach the worker. */
+  undelivered(callId: number): boolean {
+    return this.#undelivered.has(callId);
   }
 
   /** Tells the worker now which regions to unmap, if any (else they go with its next call). */
   sendForget(): void {
-    if (this.forget.length > 0 && this.ready && !this.#exited && !this.#channel.destroyed) {
-      this.#channel.write(frame([FORGET, this.forget.splice(0)]));
-    }
+    if (!this.ready || this.#exited || this.#channel.destroyed) return;
+    if (this.forget.length > 0) this.#channel.write(frame([FORGET, this.forget.splice(0)]));
+    if (this.#mapped.length > 0) this.#channel.write(frame([MAPPED, this.#mapped.splice(0)]));
   }
 
   /**
@@ -340,7 +393,9 @@ export class WorkerProcess implements ArrayPlacer {
         this.#pending = [data];
         return;
       }
+      this.#mappedFile = false;
       const message = this.#decoder.decode(data.subarray(4, 4 + length)) as unknown[];
+      if (this.#mappedFile) this.#mapped.push(message[1] as number);
       data = data.subarray(4 + length);
       this.#pending = data.length > 0 ? [data] : [];
       this.#pendingBytes = data.length;

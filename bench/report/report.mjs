@@ -614,13 +614,14 @@ export function renderReport({ machine, results: all, ...extra }) {
           ...extra.processes.counts,
           '2 processes / 1 process',
           '2 / 1, input from allocate',
+          '2 / 1, sendAhead',
         ],
         rows.map((row) => [
           sizeLabel(row.size),
           ...extra.processes.counts.map(
             (c) => `${row.perSecond[c].toFixed(0)} (${fmtRatio(row.ratioTo1[c])})`,
           ),
-          ...['', ', allocate'].map((input) =>
+          ...['', ', allocate', ', sendAhead'].map((input) =>
             fmtRatio(
               summarize(
                 row.perRound[`2 processes${input}`].map(
@@ -630,7 +631,7 @@ export function renderReport({ machine, results: all, ...extra }) {
             ),
           ),
         ]),
-      )}\n\n"allocate": the input is in memory from \`pool.allocate\`, so Node copies nothing; otherwise Node copies it into shared memory on its one thread, and on this machine's CPUs that copy competes with the workers. While every worker is busy, the next calls' inputs are copied ahead (staging, docs/processes.md).`,
+      )}\n\n"allocate": the input is in memory from \`pool.allocate\`, so Node copies nothing; otherwise Node copies it into shared memory on its one thread, and on this machine's CPUs that copy competes with the workers. While every worker is busy, the next calls' inputs are copied ahead (staging, docs/processes.md). "sendAhead" (opt-in, \`new ProcessPool({ sendAhead: true })\`): each busy worker is sent its next call before it replies, so it starts it with no round trip to Node; its CPU cost is in the CPU-busy table below.`,
       ...busySection(extra.processes, 'worker process'),
     );
     for (const row of rows) {

@@ -166,7 +166,10 @@ function callsFor() {
   if (family === 'pool') {
     // Worker processes (ProcessPool): this process loads no libpython.
     const { Outliers, ProcessPool } = require(path.join(ROOT, 'dist', 'index.js'));
-    const pool = new ProcessPool({ processes: config.processes ?? 1 });
+    const pool = new ProcessPool({
+      processes: config.processes ?? 1,
+      sendAhead: config.sendAhead ?? false,
+    });
     const detector = new Outliers('outliers', 'detect', { pool });
     const trivial = new Outliers('trivial', 'noop', { pool, paths: [PY_DIR] });
     // The same input in memory the pool handed out: no copy at all.

@@ -115,9 +115,10 @@ export async function threadThroughput(
 /**
  * Worker processes beside Python threads: detectAsync calls/s with 8 in flight, for 1 and 2
  * in-process threads and 1 and 2 worker processes (a ProcessPool in a process that loads no
- * libpython), in alternating rounds. The worker processes run twice: on an input Node copies
- * into shared memory for each call, and on one from pool.allocate (no copy: what the workers
- * themselves scale to, without Node's copy on the same CPUs).
+ * libpython), in alternating rounds. The worker processes run three ways: on an input Node
+ * copies into shared memory for each call; on one from pool.allocate (no copy: what the workers
+ * themselves scale to, without Node's copy on the same CPUs); and with sendAhead (opt-in: each
+ * busy worker is sent its next call before it replies).
  */
 export async function processThroughput(child, { rounds }) {
   const counts = [
@@ -127,20 +128,26 @@ export async function processThroughput(child, { rounds }) {
     '2 processes',
     '1 process, allocate',
     '2 processes, allocate',
+    '1 process, sendAhead',
+    '2 processes, sendAhead',
   ];
+  // The family each count runs in (the allocate rows in the plain pools), and its input.
+  const familyOf = [0, 1, 2, 3, 2, 3, 4, 5];
   const families = [
     ...[1, 2].map((n) =>
       inprocFamily(`in-process, ${n} Python threads`, child, [], {
         PY_OUTLIERS_THREADS: String(n),
       }),
     ),
-    ...[1, 2].map(
-      (n) =>
-        new Family(`${n} worker processes`, process.execPath, [
-          child,
-          'pool',
-          JSON.stringify({ processes: n }),
-        ]),
+    ...[false, true].flatMap((sendAhead) =>
+      [1, 2].map(
+        (n) =>
+          new Family(`${n} worker processes${sendAhead ? ', sendAhead' : ''}`, process.execPath, [
+            child,
+            'pool',
+            JSON.stringify({ processes: n, sendAhead }),
+          ]),
+      ),
     ),
   ];
   try {
@@ -150,12 +157,12 @@ export async function processThroughput(child, { rounds }) {
       rounds,
       label: 'detectAsync throughput, threads against worker processes',
       measure: async (k, size) =>
-        await families[k < 4 ? k : k - 2].request({
+        await families[familyOf[k]].request({
           op: 'threadThroughput',
           size,
           inFlight: THREAD_IN_FLIGHT,
           roundMs: QUICK ? 150 : 600,
-          shared: k >= 4,
+          shared: k === 4 || k === 5,
         }),
     });
     return { inFlight: THREAD_IN_FLIGHT, ...result };

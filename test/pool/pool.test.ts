@@ -67,6 +67,37 @@ describe('values', () => {
     expect(await pooled(name).callAsync(args as never, kwargs as never, options)).toEqual(expected);
   });
 
+  it('every case at once, sent ahead (their inputs staged): the in-process results', async () => {
+    const ahead = new ProcessPool({ ...base, processes: 1, sendAhead: true });
+    const settled = await Promise.allSettled(
+      cases.map(([name, args, kwargs, int64]) =>
+        new PythonFunction('functions', name, { paths, pool: ahead }).callAsync(
+          args as never,
+          kwargs as never,
+          int64 === undefined ? undefined : { int64 },
+        ),
+      ),
+    );
+    cases.forEach(([name, args, kwargs, int64], k) => {
+      let expected: unknown;
+      try {
+        expected = inProcess(name).call(
+          args as never,
+          kwargs as never,
+          int64 === undefined ? undefined : { int64 },
+        );
+      } catch (error) {
+        expect(settled[k]).toMatchObject({
+          status: 'rejected',
+          reason: { message: (error as Error).message },
+        });
+        return;
+      }
+      expect(settled[k], name).toEqual({ status: 'fulfilled', value: expected });
+    });
+    await ahead.close();
+  });
+
   it('bad results are ResultErrors with the in-process messages', async () => {
     for (const kind of BAD_RESULT_KINDS) {
       const message = inProcessBadResultMessage(kind);
@@ -364,6 +395,102 @@ describe('staging: the input of queued calls is copied ahead', () => {
   });
 });
 
+describe('sendAhead: each busy worker is sent its next call before it replies', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-ahead-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  let files = 0;
+  /** A file the calls of `record` append their tokens to: what ran, even in a dead worker. */
+  const ledger = () => path.join(dir, `ledger-${++files}`);
+  const lines = (file: string) =>
+    fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('50 calls in flight on one worker: each runs once, in order, with its own result', async () => {
+    const solo = new ProcessPool({ ...base, processes: 1, sendAhead: true });
+    const file = ledger();
+    const calls = Array.from({ length: 50 }, (_, k) =>
+      k % 5 === 0
+        ? fault('big', solo).callAsync([10_000, k]) // a result file (80 KB), mapped here
+        : fault('record', solo).callAsync([file, k]),
+    );
+    const results = await Promise.all(calls);
+    results.forEach((result, k) => {
+      if (k % 5 === 0) expect([...(result as Float64Array)].every((v) => v === k)).toBe(true);
+      else expect(result).toBe(k);
+    });
+    const expected = Array.from({ length: 50 }, (_, k) => k).filter((k) => k % 5 !== 0);
+    expect(lines(file)).toEqual(expected.map(String));
+    // The worker closed each result file once Node had mapped it: none is left but the last
+    // ones, whose acknowledgement goes with the next message.
+    expect(await fault('result_files', solo).callAsync([])).toBeLessThanOrEqual(1);
+    await solo.close();
+  });
+
+  it('a call aborted while sent ahead is skipped: it never runs, its worker lives', async () => {
+    const solo = new ProcessPool({ ...base, processes: 1, sendAhead: true, killAfterMs: 60_000 });
+    const file = ledger();
+    const [pid] = [await fault('pid', solo).callAsync([])] as number[];
+    const first = fault('sleep', solo).callAsync([0.3]);
+    const controller = new AbortController();
+    const ahead = fault('record', solo).callAsync([file, 'aborted'], undefined, {
+      signal: controller.signal,
+    });
+    const after = fault('record', solo).callAsync([file, 'after']);
+    await sleep(50);
+    controller.abort();
+    await expect(ahead).rejects.toBeInstanceOf(AbortError);
+    expect(await first).toBe(0.3);
+    expect(await after).toBe('after');
+    expect(lines(file)).toEqual(['after']);
+    expect(await fault('pid', solo).callAsync([])).toBe(pid);
+    await solo.close();
+  });
+
+  it('a crash: the call sent ahead never started, so it runs once, on the new worker', async () => {
+    const solo = new ProcessPool({ ...base, processes: 1, sendAhead: true });
+    const file = ledger();
+    const [pid] = [await fault('pid', solo).callAsync([])] as number[];
+    const crash = fault('segfault', solo).callAsync([]);
+    const ahead = fault('record', solo).callAsync([file, 'ahead']);
+    await expect(crash).rejects.toBeInstanceOf(ProcessExitError);
+    expect(await ahead).toBe('ahead');
+    expect(lines(file)).toEqual(['ahead']);
+    expect(await fault('pid', solo).callAsync([])).not.toBe(pid);
+    await solo.close();
+  });
+
+  it('a crash whose channel a child keeps open: the call sent ahead fails, unrun', async () => {
+    // The worker's replies cannot all be known to be read: the call sent ahead may have
+    // started, so it is not run again. It fails with the crash's error.
+    const solo = new ProcessPool({ ...base, processes: 1, sendAhead: true });
+    const file = ledger();
+    await fault('pid', solo).callAsync([]);
+    const crash = fault('crash_keeping_channel', solo).callAsync([3]);
+    const ahead = fault('record', solo).callAsync([file, 'ahead']);
+    await expect(crash).rejects.toMatchObject({ signal: 'SIGSEGV' });
+    await expect(ahead).rejects.toMatchObject({ signal: 'SIGSEGV' });
+    expect(lines(file)).toEqual([]);
+    expect(await fault('record', solo).callAsync([file, 'next'])).toBe('next');
+    await solo.close();
+  });
+
+  it('maxCallsPerProcess still holds: a call that would pass it is not sent ahead', async () => {
+    const recycled = new ProcessPool({
+      ...base,
+      processes: 2,
+      maxCallsPerProcess: 3,
+      sendAhead: true,
+    });
+    const pids = await Promise.all(
+      Array.from({ length: 12 }, () => fault('pid', recycled).callAsync([])),
+    );
+    const counts = new Map<unknown, number>();
+    for (const pid of pids) counts.set(pid, (counts.get(pid) ?? 0) + 1);
+    expect(Math.max(...counts.values())).toBeLessThanOrEqual(3);
+    await recycled.close();
+  });
+});
+
 describe('recovery', () => {
   it('after failed starts and the back-off, the pool starts again, to its full size', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'py-outliers-pool-'));
@@ -488,6 +615,9 @@ describe('lifetime', () => {
   });
 
   it('rejects bad options with TypeErrors', () => {
+    expect(() => new ProcessPool({ sendAhead: 1 as unknown as boolean })).toThrow(
+      /options.sendAhead must be a boolean/,
+    );
     expect(() => new ProcessPool({ processes: 0 })).toThrow(TypeError);
     expect(() => new ProcessPool({ killAfterMs: -1 })).toThrow(TypeError);
     expect(() => new ProcessPool({ maxRssMb: 0 })).toThrow(TypeError);

@@ -93,3 +93,36 @@ def double_memoryview(a):
     import array
 
     return memoryview(array.array("d", [2 * x for x in a.cast("B").cast("d")]))
+
+
+def record(path, token):
+    """Appends `token` to the file at `path`: a side effect that outlives the worker."""
+    with open(path, "a") as f:
+        f.write(f"{token}\n")
+    return token
+
+
+def crash_keeping_channel(seconds):
+    """SIGSEGV, leaving a child that holds the worker's channel (fd 3) open for `seconds`."""
+    import subprocess
+
+    subprocess.Popen([sys.executable, "-c", f"import time; time.sleep({seconds})"], pass_fds=(3,))
+    ctypes.string_at(0)
+
+
+def result_files():
+    """How many result memfds this worker holds open."""
+    fds = os.listdir("/proc/self/fd")
+    return sum(
+        1
+        for fd in fds
+        if os.path.exists(f"/proc/self/fd/{fd}")
+        and "py-outliers-result" in os.readlink(f"/proc/self/fd/{fd}")
+    )
+
+
+def big(n, k):
+    """A float64 result of n values (past the 64 KiB inline limit from 8192 on), all k."""
+    import numpy as np
+
+    return np.full(n, float(k))
