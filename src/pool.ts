@@ -461,7 +461,12 @@ class PoolScheduler implements CallPlace {
         this.#settle(call, () => settleReply(status, payload, call.resolve, call.reject));
       }
       if (keeps && !staged) worker.inputKept();
-      if (worker.calls >= this.#maxCalls || (rss ?? 0) > this.#maxRssBytes) this.#recycle(worker);
+      const spent = worker.calls >= this.#maxCalls || (rss ?? 0) > this.#maxRssBytes;
+      if (spent && !worker.retiring) this.#recycle(worker);
+      // Ending, and no call left (a call sent ahead runs first): it exits, or is killed.
+      if (worker.retiring && worker.current === undefined) {
+        setTimeout(() => worker.kill(), EXIT_GRACE_MS).unref();
+      }
       this.#dispatch();
       this.#updateRef();
       this.#checkClosed();
@@ -551,10 +556,12 @@ class PoolScheduler implements CallPlace {
     }
   }
 
-  /** Replaces `worker` once its call has ended (it is idle now). */
+  /**
+   * Replaces `worker`, whose call has ended: it is sent nothing more, and exits once it has run
+   * a call it was sent ahead, if any (its grace timer starts when it has no call left).
+   */
   #recycle(worker: WorkerProcess): void {
     worker.end();
-    setTimeout(() => worker.kill(), EXIT_GRACE_MS).unref();
     this.#fill();
   }
 

@@ -474,6 +474,19 @@ describe('sendAhead: each busy worker is sent its next call before it replies', 
     await solo.close();
   });
 
+  it('a worker past maxRssMb still runs the call it was sent ahead, however long', async () => {
+    // Recycled at its reply to the leak, with a call already sent ahead: that call runs to its
+    // end (6 s, past the 5 s a recycled worker is given to exit once it has no call left).
+    const leaky = new ProcessPool({ ...base, processes: 1, maxRssMb: 150, sendAhead: true });
+    const [pid] = [await fault('pid', leaky).callAsync([])] as number[];
+    const leak = fault('leak', leaky).callAsync([200]);
+    const ahead = fault('sleep', leaky).callAsync([6]);
+    expect(await leak).toBe(pid);
+    expect(await ahead).toBe(6);
+    expect(await fault('pid', leaky).callAsync([])).not.toBe(pid);
+    await leaky.close();
+  }, 30_000);
+
   it('maxCallsPerProcess still holds: a call that would pass it is not sent ahead', async () => {
     const recycled = new ProcessPool({
       ...base,
