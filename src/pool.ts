@@ -14,6 +14,7 @@ import {
   placeArguments,
   readArguments,
   settleReply,
+  type ArrayPlacer,
   type ReadArguments,
 } from './pool-wire.js';
 import {
@@ -326,18 +327,15 @@ class PoolScheduler implements CallPlace {
     );
   }
 
-  /** Copies ahead the input of the calls next in the queue (staging, see STAGE_MIN_BYTES). */
+  /**
+   * Copies ahead the input of the calls next in the queue, as many as there are workers
+   * (staging, see STAGE_MIN_BYTES). Only those are looked at: a long queue of small calls is
+   * not scanned on every dispatch.
+   */
   #stageQueued(): void {
-    let staged = 0;
-    for (let i = 0; i < this.#queue.length && staged < this.#processes; i++) {
+    for (let i = 0; i < Math.min(this.#queue.length, this.#processes); i++) {
       const call = this.#queue[i]!;
-      if (call.placed !== undefined) {
-        staged++;
-        continue;
-      }
-      const outcome = this.#stage(call, STAGE_MIN_BYTES);
-      if (outcome === 'failed') i--;
-      else if (outcome === 'staged') staged++;
+      if (call.placed === undefined && this.#stage(call, STAGE_MIN_BYTES) === 'failed') i--;
     }
   }
 
@@ -626,10 +624,7 @@ function arraysOf(call: PoolCall): readonly { array: TypedArray }[] {
 }
 
 /** Places the call's arrays with `placer`: its message's positional and keyword arguments. */
-function placeInput(
-  call: PoolCall,
-  placer: StagedInput | WorkerProcess,
-): [unknown[], Record<string, unknown>] {
+function placeInput(call: PoolCall, placer: ArrayPlacer): [unknown[], Record<string, unknown>] {
   if (call.args instanceof Float64Array) return [[encodeValues(call.args, placer)], {}];
   placeArguments(call.args, placer);
   return [call.args.positional, call.args.keywords];
