@@ -18,7 +18,7 @@ import {
   roundsFor,
   summarize,
 } from './protocol/measure.mjs';
-import { MODES, sizeLabel } from './protocol/labels.mjs';
+import { MODES, ONE_CPU, sizeLabel } from './protocol/labels.mjs';
 import { writeReport } from './report/report.mjs';
 import { Family, inprocFamily, showProgress } from './protocol/family.mjs';
 import { serviceLoad } from './suites/service.mjs';
@@ -246,6 +246,24 @@ async function main() {
         mode: name.endsWith('mode') ? 'low-latency' : 'default',
         ...poolCpuPerCall,
       });
+    }
+    // The same with Node and its worker on one CPU (taskset -c 0; the worker inherits it): the
+    // pool's own cost per call, without the cross-CPU wake-ups that a VM's halted vCPUs make
+    // expensive and that decide, call by call, much of the rows above.
+    const pinnedPool = new Family('worker processes, one CPU', 'taskset', [
+      '-c',
+      '0',
+      process.execPath,
+      child,
+      'pool',
+      JSON.stringify({ processes: 1 }),
+    ]);
+    try {
+      const request = { op: 'poolCpuPerCall', size: 1000, calls: 2000, rounds: QUICK ? 2 : 6 };
+      const { poolCpuPerCall } = await pinnedPool.request(request);
+      extra.poolCpuPerCall.push({ mode: `default, ${ONE_CPU}`, pinned: true, ...poolCpuPerCall });
+    } finally {
+      await pinnedPool.close();
     }
     const quota = oneCpuQuota();
     if (quota.unavailable) {

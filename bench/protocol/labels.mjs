@@ -34,3 +34,6 @@ export const MODES = {
 
 export const sizeLabel = (s) =>
   s === 0 ? '0*' : s >= 1e6 ? `${s / 1e6}M` : s >= 1e3 ? `${s / 1e3}k` : String(s);
+
+/** The place of the rows run with taskset -c 0: every thread of the measured processes on one CPU. */
+export const ONE_CPU = 'one CPU (taskset -c 0)';

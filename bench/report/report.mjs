@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { MODES, sizeLabel } from '../protocol/labels.mjs';
+import { MODES, ONE_CPU, sizeLabel } from '../protocol/labels.mjs';
 import { chart } from './chart.mjs';
 import { functionReport } from '../suites/functions.mjs';
 import { BUDGET_MS, ROUNDS, SIZES, roundsFor, summarize } from '../protocol/measure.mjs';
@@ -585,6 +585,18 @@ export function renderReport({ machine, results: all, ...extra }) {
           ]),
         )}`,
       );
+      // On one CPU both sides of a call share a core: the pool's own cost, beside in-process
+      // detectAsync's on one CPU (the low-latency table's row), free of the cross-CPU wake-ups
+      // that on a VM decide much of the one-at-a-time rows.
+      const pinnedPool = extra.poolCpuPerCall.find((r) => r.pinned);
+      const pinnedAsync = extra.lowLatency?.rows.find(
+        (r) => r.where === ONE_CPU && r.mode === 'default' && r.size === 1000,
+      );
+      if (pinnedPool && pinnedAsync) {
+        sections.push(
+          `On one CPU (taskset -c 0), where a wake-up crosses no CPU: a worker process's detectAsync at 1k took ${us(pinnedPool.wallUs)} µs, in-process detectAsync ${us(pinnedAsync.detectAsync.wallUs)} µs (${fmtRatio(pinnedPool.wallUs / pinnedAsync.detectAsync.wallUs)}), and in-process detect ${us(pinnedAsync.detect.wallUs)} µs.`,
+        );
+      }
     }
     if (find('pool', 1000)) {
       const r = ratio(find('pool', 1000), find('async', 1000));

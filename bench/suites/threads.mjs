@@ -6,7 +6,7 @@ import path from 'node:path';
 
 import { Family, inprocFamily, showProgress } from '../protocol/family.mjs';
 import { CPUS, QUICK, summarize } from '../protocol/measure.mjs';
-import { sizeLabel } from '../protocol/labels.mjs';
+import { ONE_CPU, sizeLabel } from '../protocol/labels.mjs';
 
 // ---- throughput by number of Python threads, and by server processes ------------------------
 
@@ -193,7 +193,7 @@ export async function lowLatency(child, quota) {
   const places = [
     ['no quota', []],
     ...(quota ? [['one-CPU quota', quota.prefix]] : []),
-    ['one CPU (taskset -c 0)', ['taskset', '-c', '0']],
+    [ONE_CPU, ['taskset', '-c', '0']],
   ];
   for (const [where, prefix] of places) {
     for (const [mode, env] of settings) {
