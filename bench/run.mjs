@@ -20,7 +20,13 @@ import {
 } from './protocol/measure.mjs';
 import { MODES, ONE_CPU, sizeLabel } from './protocol/labels.mjs';
 import { writeReport } from './report/report.mjs';
-import { Family, inprocFamily, showProgress } from './protocol/family.mjs';
+import {
+  Family,
+  ONE_CPU_PREFIX,
+  childFamily,
+  inprocFamily,
+  showProgress,
+} from './protocol/family.mjs';
 import { serviceLoad } from './suites/service.mjs';
 import { startupCost } from './suites/startup.mjs';
 import {
@@ -238,9 +244,9 @@ async function main() {
     Object.assign(extra, await poolFamily.request({ op: 'poolIdleCpu', ms: QUICK ? 500 : 2000 }));
     showProgress('worker processes: CPU per call, default and low-latency mode');
     extra.poolCpuPerCall = [];
+    const request = { op: 'poolCpuPerCall', size: 1000, calls: 2000, rounds: QUICK ? 2 : 6 };
     for (const name of ['worker processes', 'worker processes, low-latency mode']) {
       const family = families.find((f) => f.name === name);
-      const request = { op: 'poolCpuPerCall', size: 1000, calls: 2000, rounds: QUICK ? 2 : 6 };
       const { poolCpuPerCall } = await family.request(request);
       extra.poolCpuPerCall.push({
         mode: name.endsWith('mode') ? 'low-latency' : 'default',
@@ -250,18 +256,14 @@ async function main() {
     // The same with Node and its worker on one CPU (taskset -c 0; the worker inherits it): the
     // pool's own cost per call, without the cross-CPU wake-ups that a VM's halted vCPUs make
     // expensive and that decide, call by call, much of the rows above.
-    const pinnedPool = new Family('worker processes, one CPU', 'taskset', [
-      '-c',
-      '0',
-      process.execPath,
+    const pinnedPool = childFamily('worker processes, one CPU', ONE_CPU_PREFIX, [
       child,
       'pool',
       JSON.stringify({ processes: 1 }),
     ]);
     try {
-      const request = { op: 'poolCpuPerCall', size: 1000, calls: 2000, rounds: QUICK ? 2 : 6 };
       const { poolCpuPerCall } = await pinnedPool.request(request);
-      extra.poolCpuPerCall.push({ mode: `default, ${ONE_CPU}`, pinned: true, ...poolCpuPerCall });
+      extra.poolCpuPerCall.push({ mode: `default, ${ONE_CPU}`, ...poolCpuPerCall });
     } finally {
       await pinnedPool.close();
     }

@@ -62,8 +62,16 @@ export class Family {
   }
 }
 
+/** Every thread of a process started through it on one CPU (the rows labelled ONE_CPU). */
+export const ONE_CPU_PREFIX = ['taskset', '-c', '0'];
+
+/** A measuring process (node `args`: child.mjs and its family), started through `prefix` if any. */
+export function childFamily(name, prefix, args, env) {
+  const [command, ...rest] = [...prefix, process.execPath, ...args];
+  return new Family(name, command, rest, env);
+}
+
 /** An in-process measuring process (child.mjs inproc), started through `prefix` if any. */
 export function inprocFamily(name, child, prefix, env) {
-  const [command, ...args] = [...prefix, process.execPath, child, 'inproc'];
-  return new Family(name, command, args, env);
+  return childFamily(name, prefix, [child, 'inproc'], env);
 }

@@ -588,7 +588,7 @@ export function renderReport({ machine, results: all, ...extra }) {
       // On one CPU both sides of a call share a core: the pool's own cost, beside in-process
       // detectAsync's on one CPU (the low-latency table's row), free of the cross-CPU wake-ups
       // that on a VM decide much of the one-at-a-time rows.
-      const pinnedPool = extra.poolCpuPerCall.find((r) => r.pinned);
+      const pinnedPool = extra.poolCpuPerCall.find((r) => r.mode.endsWith(ONE_CPU));
       const pinnedAsync = extra.lowLatency?.rows.find(
         (r) => r.where === ONE_CPU && r.mode === 'default' && r.size === 1000,
       );

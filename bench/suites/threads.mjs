@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import { Family, inprocFamily, showProgress } from '../protocol/family.mjs';
+import { Family, ONE_CPU_PREFIX, inprocFamily, showProgress } from '../protocol/family.mjs';
 import { CPUS, QUICK, summarize } from '../protocol/measure.mjs';
 import { ONE_CPU, sizeLabel } from '../protocol/labels.mjs';
 
@@ -193,7 +193,7 @@ export async function lowLatency(child, quota) {
   const places = [
     ['no quota', []],
     ...(quota ? [['one-CPU quota', quota.prefix]] : []),
-    [ONE_CPU, ['taskset', '-c', '0']],
+    [ONE_CPU, ONE_CPU_PREFIX],
   ];
   for (const [where, prefix] of places) {
     for (const [mode, env] of settings) {
